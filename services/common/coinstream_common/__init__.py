@@ -1,0 +1,1 @@
+"""coinstream's shared library: settings, event schemas, Kafka, metrics, logging, HTTP."""

@@ -1,0 +1,224 @@
+"""Kafka helpers shared by every producer and consumer.
+
+The producer is idempotent with acks=all and validates each event against its
+schema *before* it is sent, so a malformed event never reaches a topic from
+our own code. ``send_and_wait`` returns only once the broker acknowledged
+every event (or raises, naming what failed). The consumer never auto-commits:
+offsets are committed after the handler returned, so a crash re-delivers
+rather than loses.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from . import metrics
+from .events import Event, EventError
+from .settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(RuntimeError):
+    """Some events were not acknowledged by the broker."""
+
+
+def _base_config(settings: KafkaSettings, client_id: str) -> dict:
+    return {
+        "bootstrap.servers": settings.bootstrap_servers,
+        "client.id": f"{settings.client_id}-{client_id}",
+        "security.protocol": settings.security_protocol,
+    }
+
+
+@dataclass
+class DeliveryReport:
+    acked: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+class EventProducer:
+    """Idempotent, acks=all producer of schema-checked events."""
+
+    def __init__(self, settings: KafkaSettings, client_id: str, **overrides) -> None:
+        config = _base_config(settings, client_id) | {
+            "enable.idempotence": True,
+            "acks": "all",
+            "delivery.timeout.ms": settings.delivery_timeout_ms,
+            "linger.ms": 5,
+            "compression.type": "lz4",
+        }
+        config.update(overrides)
+        self._producer = Producer(config)
+        self._timeout_s = settings.delivery_timeout_ms / 1000 + 5
+        self._lock = threading.Lock()
+
+    def _produce(self, topic: str, event: Event, report: DeliveryReport) -> None:
+        if not isinstance(event, Event):
+            raise EventError(f"{type(event).__name__} is not an Event")
+        # Re-validate: a model built with model_construct() skips checks.
+        type(event).model_validate(event.model_dump(by_alias=True))
+        payload = event.to_json()
+        started = time.perf_counter()
+
+        def on_delivery(err: KafkaError | None, msg: Message) -> None:
+            metrics.KAFKA_PRODUCE_SECONDS.labels(topic).observe(time.perf_counter() - started)
+            if err is None:
+                report.acked += 1
+                metrics.KAFKA_PRODUCED.labels(topic).inc()
+            else:
+                report.failed.append(str(err))
+                metrics.KAFKA_PRODUCE_ERRORS.labels(topic).inc()
+
+        while True:
+            try:
+                self._producer.produce(topic, value=payload, key=event.key.encode(), on_delivery=on_delivery)
+                return
+            except BufferError:
+                self._producer.poll(0.1)
+
+    def send_and_wait(self, topic: str, events: Iterable[Event]) -> int:
+        """Send every event and block until all are acknowledged; returns the count."""
+        report = DeliveryReport()
+        with self._lock:
+            sent = 0
+            for event in events:
+                self._produce(topic, event, report)
+                sent += 1
+                self._producer.poll(0)
+            remaining = self._producer.flush(self._timeout_s)
+        if remaining or report.failed or report.acked != sent:
+            reason = report.failed[0] if report.failed else f"{remaining} still queued"
+            raise DeliveryError(f"{sent - report.acked} of {sent} events not acknowledged on {topic}: {reason}")
+        return sent
+
+    def close(self) -> None:
+        self._producer.flush(self._timeout_s)
+
+
+def make_consumer(settings: KafkaSettings, group_id: str, topics: list[str], **overrides) -> Consumer:
+    config = _base_config(settings, group_id) | {
+        "group.id": group_id,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": False,
+    }
+    config.update(overrides)
+    consumer = Consumer(config)
+    consumer.subscribe(topics)
+    return consumer
+
+
+def consume_events(
+    consumer: Consumer,
+    event_type: type[Event],
+    handle: Callable[[list[Event]], None],
+    stop: threading.Event,
+    batch_size: int = 500,
+    poll_timeout_s: float = 0.5,
+    on_invalid: Callable[[Message, EventError], None] | None = None,
+) -> None:
+    """Poll, parse, hand a batch to ``handle``, then commit; until ``stop`` is set.
+
+    If ``handle`` raises, nothing is committed and the consumer seeks back, so
+    the same records are delivered again.
+    """
+    while not stop.is_set():
+        messages = consumer.consume(batch_size, timeout=poll_timeout_s)
+        if not messages:
+            continue
+        events: list[Event] = []
+        for msg in messages:
+            if msg.error():
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", msg.error())
+                continue
+            metrics.KAFKA_CONSUMED.labels(msg.topic()).inc()
+            try:
+                events.append(event_type.from_json(msg.value()))
+            except EventError as exc:
+                metrics.KAFKA_CONSUME_INVALID.labels(msg.topic()).inc()
+                if on_invalid:
+                    on_invalid(msg, exc)
+                else:
+                    log.warning("skipping invalid event on %s: %s", msg.topic(), exc)
+        try:
+            if events:
+                handle(events)
+        except Exception:
+            log.exception("handler failed; records will be re-delivered")
+            metrics.KAFKA_CONSUME_ERRORS.labels(messages[0].topic()).inc()
+            _rewind(consumer, messages)
+            stop.wait(1.0)
+            continue
+        consumer.commit(asynchronous=False)
+
+
+def _rewind(consumer: Consumer, messages: list[Message]) -> None:
+    """Seek each partition back to the earliest record of the failed batch."""
+    first: dict[tuple[str, int], int] = {}
+    for msg in messages:
+        if msg.error():
+            continue
+        tp = (msg.topic(), msg.partition())
+        first[tp] = min(first.get(tp, msg.offset()), msg.offset())
+    for (topic, partition), offset in first.items():
+        consumer.seek(TopicPartition(topic, partition, offset))
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def topic_specs(topics) -> list[TopicSpec]:
+    """The topics of DESIGN.md with the partitioning and retention the data needs.
+
+    Used by ``coinstream up`` locally; the Helm chart's KafkaTopics mirror it.
+    """
+    week = str(7 * 24 * 3600 * 1000)
+    return [
+        TopicSpec(topics.prices, 6, {"retention.ms": str(30 * 24 * 3600 * 1000), "compression.type": "lz4"}),
+        TopicSpec(topics.prices_dlq, 1, {"retention.ms": week}),
+        TopicSpec(topics.backfill_requests, 3, {"retention.ms": week}),
+        TopicSpec(topics.prices_landed, 1, {"retention.ms": str(24 * 3600 * 1000)}),
+        TopicSpec(topics.portfolio_events, 3, {"cleanup.policy": "compact"}),
+    ]
+
+
+def ensure_topics(settings: KafkaSettings, specs: list[TopicSpec], replication: int = 1) -> list[str]:
+    """Create missing topics; returns those created. Safe to run repeatedly."""
+    admin = AdminClient(_base_config(settings, "admin"))
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [
+        NewTopic(s.name, num_partitions=s.partitions, replication_factor=replication, config=s.config)
+        for s in specs
+        if s.name not in existing
+    ]
+    if not wanted:
+        return []
+    created = []
+    for name, future in admin.create_topics(wanted, operation_timeout=15).items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return created
+
+
+def broker_metadata(bootstrap: str, timeout_s: float = 5.0) -> dict:
+    """A real metadata request: the broker health check."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})  # quiet while the broker is down
+    md = admin.list_topics(timeout=timeout_s)
+    return {"brokers": len(md.brokers), "topics": sorted(t for t in md.topics if not t.startswith("__"))}

@@ -1,0 +1,96 @@
+"""Prometheus metrics that stay correct under gunicorn with several workers.
+
+All metric names are defined here, once, so dashboards and alert rules have
+one list to match. When ``PROMETHEUS_MULTIPROC_DIR`` is set (the gunicorn
+config sets it before workers fork), every worker writes to files in that
+directory and ``/metrics`` aggregates them; otherwise the default in-process
+registry is served (tests, single-process tools).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+HTTP_REQUEST_SECONDS = Histogram(
+    "coinstream_http_request_duration_seconds",
+    "HTTP request latency by route.",
+    ["service", "method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_REQUESTS_IN_FLIGHT = Gauge(
+    "coinstream_http_requests_in_flight", "Requests being served.", ["service"], multiprocess_mode="livesum"
+)
+
+KAFKA_PRODUCED = Counter("coinstream_kafka_produced_total", "Events acknowledged by the broker.", ["topic"])
+KAFKA_PRODUCE_ERRORS = Counter("coinstream_kafka_produce_errors_total", "Events the broker did not acknowledge.", ["topic"])
+KAFKA_PRODUCE_SECONDS = Histogram(
+    "coinstream_kafka_produce_duration_seconds", "Produce-to-ack latency.", ["topic"], buckets=LATENCY_BUCKETS
+)
+KAFKA_CONSUMED = Counter("coinstream_kafka_consumed_total", "Records consumed.", ["topic"])
+KAFKA_CONSUME_INVALID = Counter("coinstream_kafka_consume_invalid_total", "Consumed records that failed schema validation.", ["topic"])
+KAFKA_CONSUME_ERRORS = Counter("coinstream_kafka_consume_errors_total", "Batches whose handler failed.", ["topic"])
+
+COINGECKO_CALLS = Counter("coinstream_coingecko_calls_total", "CoinGecko calls by endpoint and status.", ["endpoint", "status"])
+COINGECKO_429 = Counter("coinstream_coingecko_rate_limited_total", "CoinGecko 429 answers.", ["endpoint"])
+COINGECKO_RETRIES = Counter("coinstream_coingecko_retries_total", "CoinGecko calls retried.", ["endpoint", "reason"])
+COINGECKO_SECONDS = Histogram(
+    "coinstream_coingecko_call_duration_seconds", "CoinGecko call latency.", ["endpoint"], buckets=LATENCY_BUCKETS
+)
+
+BACKFILL_QUEUE_DEPTH = Gauge(
+    "coinstream_backfill_queue_depth", "Backfill requests accepted but not yet produced.", multiprocess_mode="livesum"
+)
+PIPELINE_LAG_SECONDS = Gauge(
+    "coinstream_pipeline_lag_seconds",
+    "Age of the newest landed event when its batch was committed (event time to queryable).",
+    ["stage"],
+    multiprocess_mode="max",
+)
+PORTFOLIO_STREAMS_OPEN = Gauge(
+    "coinstream_portfolio_streams_open", "Server-Sent Event streams open.", multiprocess_mode="livesum"
+)
+
+
+def registry() -> CollectorRegistry:
+    """The registry /metrics serves: aggregated across workers when multiprocess."""
+    if os.environ.get(MULTIPROC_ENV):
+        reg = CollectorRegistry()
+        multiprocess.MultiProcessCollector(reg)
+        return reg
+    from prometheus_client import REGISTRY
+
+    return REGISTRY
+
+
+def exposition() -> tuple[bytes, str]:
+    return generate_latest(registry()), CONTENT_TYPE_LATEST
+
+
+def prepare_multiprocess_dir(path: str | Path) -> None:
+    """Empty the directory before gunicorn starts, so old workers' files do not count."""
+    path = Path(path)
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+
+
+def mark_worker_dead(pid: int) -> None:
+    """gunicorn child_exit hook: drop a dead worker's live gauges."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
