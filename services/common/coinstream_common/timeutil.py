@@ -1,0 +1,48 @@
+"""Instants on the wire: ISO 8601 (UTC) over HTTP, epoch milliseconds in events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+INTERVAL_MS = {"5m": 5 * 60_000, "hourly": 3_600_000, "daily": 86_400_000}
+
+
+def parse_instant(value: str | int | float) -> int:
+    """ISO 8601 date or date-time (UTC when no offset), or epoch seconds/ms, to epoch ms."""
+    if isinstance(value, bool):
+        raise ValueError("not an instant")
+    if isinstance(value, (int, float)):
+        # Heuristic CoinGecko also uses: values above 1e11 are milliseconds.
+        return int(value if value > 1e11 else value * 1000)
+    text = str(value).strip()
+    if text.isdigit():
+        return parse_instant(int(text))
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 date or date-time") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def to_iso(ms: int) -> str:
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if ms % 1000:
+        text += f".{ms % 1000:03d}"
+    return text + "Z"
+
+
+def floor_to(ms: int, interval: str) -> int:
+    step = INTERVAL_MS[interval]
+    return ms - ms % step
+
+
+def grid(from_ms: int, to_ms: int, interval: str) -> list[int]:
+    """Bucket starts covering [from, to]: the points a series or valuation is reported at."""
+    step = INTERVAL_MS[interval]
+    start = floor_to(from_ms, interval)
+    if start < from_ms:
+        start += step
+    return list(range(start, to_ms + 1, step))
