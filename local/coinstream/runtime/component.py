@@ -37,6 +37,9 @@ class Component(ABC):
     def ports(self) -> list[int]:
         return []
 
+    def preflight(self) -> None:
+        """Cheap checks (a JDK, a binary) that must pass before anything is downloaded."""
+
     def fetch(self) -> None:
         """Download what is missing into the cache (no-op when cached)."""
 
@@ -71,6 +74,7 @@ class Component(ABC):
             self.after_start()
             return "already running (not started by coinstream)"
         else:
+            self.preflight()
             self.fetch()
             busy = [p for p in self.ports() if port_in_use(self.cfg.host, p)]
             if busy:

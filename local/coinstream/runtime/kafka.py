@@ -54,6 +54,9 @@ class Kafka(Component):
     def ports(self) -> list[int]:
         return [self.cfg.kafka_port, self.cfg.kafka_controller_port]
 
+    def preflight(self) -> None:
+        self._java()
+
     def fetch(self) -> None:
         fetch.jars(f"kafka {KAFKA_VERSION}", self.lib, ARTIFACTS)
 

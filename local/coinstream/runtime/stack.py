@@ -10,6 +10,8 @@ import importlib
 import sys
 from collections.abc import Iterable
 
+from coinstream_common.settings import load
+
 from .component import Component
 from .config import LocalSettings
 
@@ -47,7 +49,7 @@ def _load(entries: Iterable[tuple[str, str]], cfg: LocalSettings) -> list[Compon
 
 class Stack:
     def __init__(self, cfg: LocalSettings | None = None, with_optional: bool = True) -> None:
-        self.cfg = cfg or LocalSettings()
+        self.cfg = cfg or load(LocalSettings)
         self.components = _load(COMPONENTS, self.cfg)
         if with_optional:
             self.components += _load(OPTIONAL, self.cfg)

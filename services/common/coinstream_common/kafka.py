@@ -63,8 +63,11 @@ class EventProducer:
     def _produce(self, topic: str, event: Event, report: DeliveryReport) -> None:
         if not isinstance(event, Event):
             raise EventError(f"{type(event).__name__} is not an Event")
-        # Re-validate: a model built with model_construct() skips checks.
-        type(event).model_validate(event.model_dump(by_alias=True))
+        # Re-validate: model_copy()/model_construct() skip the checks.
+        try:
+            type(event).model_validate(event.model_dump(by_alias=True))
+        except ValueError as exc:
+            raise EventError(f"refusing to send an invalid {type(event).__name__}: {exc}") from None
         payload = event.to_json()
         started = time.perf_counter()
 

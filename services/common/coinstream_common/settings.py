@@ -231,7 +231,11 @@ def markdown_table() -> str:
         for name, info in g.model_fields.items():
             var = env_name(g, name)
             default = "(secret)" if var in SECRETS and info.default else repr(info.default)
-            type_name = getattr(info.annotation, "__name__", str(info.annotation)).replace("typing.", "")
+            choices = getattr(info.annotation, "__args__", ())
+            if getattr(info.annotation, "__origin__", None) is Literal:
+                type_name = " \\| ".join(str(c) for c in choices)
+            else:
+                type_name = getattr(info.annotation, "__name__", str(info.annotation)).replace("typing.", "")
             lines.append(
                 f"| `{var}` | {type_name} | `{default}` | {', '.join(users.get(g, []))} | {info.description} |"
             )
