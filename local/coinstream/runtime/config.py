@@ -33,6 +33,7 @@ class LocalSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address every local component binds.")
     kafka_port: int = Field(9092, ge=1, le=65535, description="Kafka client listener.")
     kafka_controller_port: int = Field(9093, ge=1, le=65535, description="KRaft controller listener.")
+    kafka_metrics_port: int = Field(9404, ge=1, le=65535, description="Kafka's Prometheus JMX exporter.")
     kafka_heap_mb: int = Field(512, ge=256, description="Kafka heap.")
     hdfs_namenode_port: int = Field(9000, ge=1, le=65535, description="NameNode RPC.")
     hdfs_namenode_http_port: int = Field(9870, ge=1, le=65535, description="NameNode web UI / WebHDFS.")

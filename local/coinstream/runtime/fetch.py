@@ -182,6 +182,8 @@ def _unpack(path: Path, into: Path, strip_top: bool) -> None:
                 for m in members:
                     if top:
                         m.name = m.name[len(top) :].lstrip("/")
+                        if m.islnk() and m.linkname.startswith(top):  # hard links name their target by full path
+                            m.linkname = m.linkname[len(top) :]
                     if m.name:
                         tf.extract(m, into, filter="tar")
         elif path.suffix == ".zip":

@@ -13,6 +13,7 @@ from . import fetch
 from .component import Component, Health
 from .java import find_java_home
 from .process import StartError
+from .prometheus import kafka_agent_flag
 
 KAFKA_VERSION = "4.4.0"
 LOG4J_VERSION = "2.24.3"
@@ -52,7 +53,7 @@ class Kafka(Component):
         return self.cfg.cache / f"kafka-{KAFKA_VERSION}"
 
     def ports(self) -> list[int]:
-        return [self.cfg.kafka_port, self.cfg.kafka_controller_port]
+        return [self.cfg.kafka_port, self.cfg.kafka_controller_port, self.cfg.kafka_metrics_port]
 
     def preflight(self) -> None:
         self._java()
@@ -116,6 +117,7 @@ class Kafka(Component):
             self._java(),
             f"-Xms{heap}m",
             f"-Xmx{heap}m",
+            kafka_agent_flag(self.cfg),  # Prometheus metrics on cfg.kafka_metrics_port
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-XX:ActiveProcessorCount=2",
@@ -139,4 +141,7 @@ class Kafka(Component):
         ensure_topics(kafka, topic_specs(TopicSettings()))
 
     def endpoints(self) -> dict[str, str]:
-        return {"bootstrap": self.cfg.kafka_bootstrap}
+        return {
+            "bootstrap": self.cfg.kafka_bootstrap,
+            "metrics": f"http://{self.cfg.host}:{self.cfg.kafka_metrics_port}/metrics",
+        }

@@ -8,6 +8,7 @@ do not starve short requests.
 import os
 import tempfile
 
+from coinstream_common import multiproc as _multiproc
 from coinstream_common import settings as _settings
 
 _service = _settings.load(_settings.ServiceSettings)
@@ -15,9 +16,11 @@ _service = _settings.load(_settings.ServiceSettings)
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="coinstream-metrics-")
 
-from coinstream_common import metrics as _metrics  # noqa: E402  (after the env var is set)
+# The directory must exist and be empty *before* the metrics module is imported:
+# unlabelled gauges create their files at import time.
+_multiproc.prepare_multiprocess_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
-_metrics.prepare_multiprocess_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+from coinstream_common import metrics as _metrics  # noqa: E402  (after the directory is ready)
 
 bind = f"{_service.http_host}:{_service.http_port}"
 workers = _service.http_workers

@@ -10,8 +10,6 @@ registry is served (tests, single-process tools).
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -53,6 +51,13 @@ COINGECKO_SECONDS = Histogram(
     "coinstream_coingecko_call_duration_seconds", "CoinGecko call latency.", ["endpoint"], buckets=LATENCY_BUCKETS
 )
 
+TRINO_QUERY_SECONDS = Histogram(
+    "coinstream_trino_query_duration_seconds",
+    "Trino query latency (submit to last row) by query kind and outcome (ok, unavailable, error).",
+    ["query", "outcome"],
+    buckets=LATENCY_BUCKETS,
+)
+
 BACKFILL_QUEUE_DEPTH = Gauge(
     "coinstream_backfill_queue_depth", "Backfill requests accepted but not yet produced.", multiprocess_mode="livesum"
 )
@@ -64,6 +69,31 @@ PIPELINE_LAG_SECONDS = Gauge(
 )
 PORTFOLIO_STREAMS_OPEN = Gauge(
     "coinstream_portfolio_streams_open", "Server-Sent Event streams open.", multiprocess_mode="livesum"
+)
+
+# The Spark lander (one driver process, no multiprocess mode).
+LANDER_BATCH_SECONDS = Histogram(
+    "coinstream_lander_batch_duration_seconds",
+    "Micro-batch duration, trigger to commit.",
+    buckets=(0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 30, 60, 120),
+)
+LANDER_INPUT_ROWS_PER_SECOND = Gauge(
+    "coinstream_lander_input_rows_per_second", "Kafka records arriving per second (last batch)."
+)
+LANDER_PROCESSED_ROWS_PER_SECOND = Gauge(
+    "coinstream_lander_processed_rows_per_second", "Kafka records processed per second (last batch)."
+)
+LANDER_KAFKA_LAG = Gauge(
+    "coinstream_lander_kafka_lag_records", "Latest offsets minus offsets committed by the job, all partitions."
+)
+LANDER_DEAD_LETTERS = Counter(
+    "coinstream_lander_dead_letters_total", "Records sent to the dead-letter topic (unparseable or invalid)."
+)
+LANDER_ROWS_LANDED = Counter("coinstream_lander_rows_landed_total", "Rows published to the table (after dedupe).")
+LANDER_BATCHES = Counter("coinstream_lander_batches_total", "Micro-batches by outcome (ok, failed).", ["status"])
+LANDER_QUERY_ACTIVE = Gauge("coinstream_lander_query_active", "1 while the streaming query runs (health).")
+LANDER_COMPACTED_DAYS = Counter(
+    "coinstream_lander_compacted_days_total", "Finished day partitions rewritten into fewer files."
 )
 
 
@@ -80,14 +110,6 @@ def registry() -> CollectorRegistry:
 
 def exposition() -> tuple[bytes, str]:
     return generate_latest(registry()), CONTENT_TYPE_LATEST
-
-
-def prepare_multiprocess_dir(path: str | Path) -> None:
-    """Empty the directory before gunicorn starts, so old workers' files do not count."""
-    path = Path(path)
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
 
 
 def mark_worker_dead(pid: int) -> None:

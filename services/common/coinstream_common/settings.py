@@ -104,6 +104,9 @@ class IngestSettings(_Group):
     backfill_enabled: bool = Field(True, description="Run the backfill request worker.")
     backfill_group_id: str = Field("coinstream-ingest-backfill", description="Consumer group of the backfill worker.")
     fetch_concurrency: int = Field(4, ge=1, le=32, description="History chunks fetched at once (within the rate limit).")
+    backfill_check_landed: bool = Field(
+        True, description="Ask Trino which days already landed before a backfill (best effort, 5s at most)."
+    )
 
 
 class QuerySettings(_Group):
@@ -114,6 +117,12 @@ class QuerySettings(_Group):
     max_points: int = Field(20000, ge=1, description="Most points one series response may hold.")
     staleness_s: int = Field(
         0, ge=0, description="Carry a price forward at most this long (0: two intervals)."
+    )
+    max_valuation_cells: int = Field(
+        250000, ge=1, description="Most coin x point prices one valuation may compute."
+    )
+    query_timeout_s: float = Field(
+        20.0, gt=0, description="Longest a Trino query may run (query_max_run_time) before the answer is 503."
     )
 
 
@@ -130,6 +139,11 @@ class ApiSettings(_Group):
     heartbeat_s: float = Field(15.0, gt=0, description="Seconds between SSE heartbeats.")
     stream_timeout_s: float = Field(900.0, gt=0, description="Longest a stream stays open without completing.")
     group_id: str = Field("coinstream-api", description="Consumer group prefix for landed notifications.")
+    vs_currencies: str = Field(
+        "usd,eur,gbp,jpy,chf,cad,aud,btc,eth", description="Quote currencies a portfolio may use, comma separated."
+    )
+    max_points: int = Field(20000, ge=1, description="Most valuation points (range / interval) one portfolio may have.")
+    query_timeout_s: float = Field(30.0, gt=0, description="Timeout of one call to the query service.")
 
 
 class LanderSettings(_Group):
@@ -141,6 +155,12 @@ class LanderSettings(_Group):
     max_offsets_per_trigger: int = Field(200000, ge=1, description="Most Kafka records per micro-batch.")
     shuffle_partitions: int = Field(2, ge=1, description="spark.sql.shuffle.partitions for the job.")
     metrics_port: int = Field(9108, ge=1, le=65535, description="Port of the job's Prometheus endpoint.")
+    metrics_host: str = Field("0.0.0.0", description="Address the job's Prometheus endpoint binds.")
+    compact_interval_s: float = Field(
+        900.0, ge=0, description="Seconds between compactions of finished days (0: never)."
+    )
+    compact_min_files: int = Field(16, ge=2, description="A finished day is compacted once it has this many files.")
+    compact_target_mb: int = Field(128, ge=1, description="Size of the files compaction writes.")
 
 
 class ServiceSettings(_Group):
@@ -178,7 +198,7 @@ _COMMON = (ServiceSettings, KafkaSettings, TopicSettings)
 SERVICE_SETTINGS: dict[str, tuple[type[_Group], ...]] = {
     "ingest": _COMMON + (CoinGeckoSettings, IngestSettings, TrinoSettings),
     "query": (ServiceSettings, TrinoSettings, QuerySettings),
-    "api": _COMMON + (ApiSettings,),
+    "api": _COMMON + (ApiSettings, CoinGeckoSettings),
     "coingecko-sim": (ServiceSettings,),
     "price-lander": (KafkaSettings, TopicSettings, TrinoSettings, StorageSettings, LanderSettings),
 }
