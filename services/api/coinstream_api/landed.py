@@ -1,0 +1,160 @@
+"""Landed notifications: which portfolios' data just became queryable.
+
+Each process reads ``coin.prices.landed`` from the latest offset with its own
+group id (no commits) and hands every notification to the subscribers it
+touches (same coin and currency, time span overlapping the portfolio's range).
+
+Every notification gets a *sequence*: the sum over the topic's partitions of
+the offsets read so far. It only grows, and every process that has read the
+same notifications computes the same number, so it serves as the SSE event
+id: a client reconnecting to another replica with ``Last-Event-ID: n`` is
+sent only what came after n.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+from coinstream_common import metrics
+from coinstream_common.events import EventError, LandedNotification, PortfolioEvent
+from coinstream_common.kafka import make_consumer
+from coinstream_common.settings import KafkaSettings
+from coinstream_common.timeutil import INTERVAL_MS
+
+log = logging.getLogger(__name__)
+
+# Data landing shortly before `from` can still be carried forward onto the first points.
+CARRY_SLACK_INTERVALS = 2
+
+
+def touches(notification: LandedNotification, portfolio: PortfolioEvent) -> bool:
+    coins = {h.coin for h in portfolio.holdings}
+    lo = portfolio.from_ - CARRY_SLACK_INTERVALS * INTERVAL_MS[portfolio.interval]
+    return any(
+        c.coin_id in coins and c.vs_currency == portfolio.vs_currency and c.max_ts >= lo and c.min_ts <= portfolio.to
+        for c in notification.coins
+    )
+
+
+@dataclass(eq=False)
+class Subscription:
+    portfolio: PortfolioEvent
+    wakeups: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)  # sequences
+
+
+class LandedWatcher:
+    def __init__(self, kafka: KafkaSettings, topic: str, group_prefix: str) -> None:
+        self._kafka = kafka
+        self.topic = topic
+        self.group_id = f"{group_prefix}-landed-{uuid.uuid4().hex[:12]}"
+        self._positions: dict[int, int] = {}
+        self._subs: set[Subscription] = set()
+        self._listeners: list[Callable[[LandedNotification], None]] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def sequence(self) -> int:
+        with self._lock:
+            return sum(self._positions.values())
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """True once the start offsets are known (tests wait for it before landing data)."""
+        return self._ready.wait(timeout_s)
+
+    def subscribe(self, portfolio: PortfolioEvent) -> Subscription:
+        sub = Subscription(portfolio)
+        with self._lock:
+            self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subs.discard(sub)
+
+    def add_listener(self, listener: Callable[[LandedNotification], None]) -> None:
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="landed-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+
+    def _start_positions(self, consumer) -> None:
+        meta = consumer.list_topics(self.topic, timeout=5.0).topics.get(self.topic)
+        if meta is None or meta.error is not None:
+            raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
+        positions = {}
+        for p in meta.partitions:
+            _low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=5.0, cached=False)
+            positions[p] = high
+        with self._lock:
+            for p, high in positions.items():
+                self._positions.setdefault(p, high)  # after a reconnect: resume where we were
+        self._ready.set()
+
+    def _on_assign(self, consumer, partitions) -> None:
+        # Start where the watermarks were read, so the sequence counts every notification after it.
+        with self._lock:
+            for tp in partitions:
+                if tp.partition in self._positions:
+                    tp.offset = self._positions[tp.partition]
+        consumer.assign(partitions)
+
+    def _run(self) -> None:
+        consumer = None
+        while not self._stop.is_set():
+            try:
+                if consumer is None:
+                    consumer = make_consumer(self._kafka, self.group_id, [self.topic],
+                                             **{"auto.offset.reset": "latest", "log_level": 0})
+                    self._start_positions(consumer)
+                    consumer.subscribe([self.topic], on_assign=self._on_assign)
+                for msg in consumer.consume(100, timeout=0.5):
+                    self._handle(msg)
+            except Exception as exc:
+                log.warning("landed watcher: %s; reconnecting", exc)
+                if consumer is not None:
+                    consumer.close()
+                consumer = None
+                self._stop.wait(2.0)
+        if consumer is not None:
+            consumer.close()
+
+    def _handle(self, msg) -> None:
+        if msg.error() is not None:
+            if msg.error().code() != KafkaError._PARTITION_EOF:
+                log.warning("landed consume error: %s", msg.error())
+            return
+        metrics.KAFKA_CONSUMED.labels(msg.topic()).inc()
+        with self._lock:
+            self._positions[msg.partition()] = max(self._positions.get(msg.partition(), 0), msg.offset() + 1)
+            seq = sum(self._positions.values())
+        try:
+            note = LandedNotification.from_json(msg.value())
+        except EventError as exc:
+            metrics.KAFKA_CONSUME_INVALID.labels(msg.topic()).inc()
+            log.warning("skipping invalid landed notification: %s", exc)
+            return
+        self.deliver(note, seq)
+
+    def deliver(self, note: LandedNotification, seq: int) -> None:
+        """Wake the subscriptions (and tell the listeners) a notification touches."""
+        for listener in self._listeners:
+            listener(note)
+        with self._lock:
+            subs = [s for s in self._subs if touches(note, s.portfolio)]
+        for s in subs:
+            s.wakeups.put(seq)
