@@ -90,7 +90,13 @@ class Stack:
         return started
 
     def down(self, names: Iterable[str] | None = None, say=print) -> None:
-        targets = self.components if names is None else self.resolve(names)
+        if names is None:
+            targets = self.components
+        else:  # only what was named: stopping a service must not take its dependencies down
+            unknown = [n for n in names if n not in self.by_name]
+            if unknown:
+                raise KeyError(f"unknown component {unknown[0]!r}; known: {', '.join(self.by_name)}")
+            targets = [c for c in self.components if c.name in set(names)]
         for comp in reversed(targets):
             if comp.stop():
                 say(f"  {comp.name:<16} stopped")

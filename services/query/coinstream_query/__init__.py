@@ -1,0 +1,1 @@
+"""coinstream query service: price series, data coverage and portfolio valuation over Trino."""

@@ -1,0 +1,176 @@
+"""Request validation: every input becomes a typed value or a 400 saying what is wrong.
+
+Nothing here touches Trino, so a bad request never costs a query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from coinstream_common.events import COIN_ID, VS_CURRENCY
+from coinstream_common.timeutil import INTERVAL_MS, grid, parse_instant
+from coinstream_common.web import ApiError, parse
+from pydantic import BaseModel, ConfigDict, Field
+
+from .sql import Holding
+
+MAX_HOLDINGS = 100
+MAX_COINS = 100
+# Carrying a price forward further than a year would scan a year of partitions for nothing.
+MAX_STALENESS_S = 366 * 86_400
+_LAST_INSTANT_MS = 32503680000000  # year 3000, as events.EpochMs
+
+_COIN = re.compile(COIN_ID)
+_CURRENCY = re.compile(VS_CURRENCY)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A validated range and interval with its grid of bucket starts (never empty)."""
+
+    from_ms: int
+    to_ms: int
+    interval: str
+    points: tuple[int, ...] = field(repr=False)
+
+    @property
+    def step_ms(self) -> int:
+        return INTERVAL_MS[self.interval]
+
+    @property
+    def first_ms(self) -> int:
+        return self.points[0]
+
+    @property
+    def last_ms(self) -> int:
+        return self.points[-1]
+
+
+def interval(raw: Any) -> str:
+    if raw not in INTERVAL_MS:
+        raise ApiError(400, "invalid_interval", f"interval must be one of {', '.join(INTERVAL_MS)}, not {raw!r}")
+    return raw
+
+
+def coin(raw: Any) -> str:
+    if not isinstance(raw, str) or not _COIN.match(raw):
+        raise ApiError(400, "invalid_coin", f"coin id {raw!r} does not match {COIN_ID}")
+    return raw
+
+
+def currency(raw: Any) -> str:
+    if not isinstance(raw, str) or not _CURRENCY.match(raw):
+        raise ApiError(400, "invalid_currency", f"vs_currency {raw!r} does not match {VS_CURRENCY}")
+    return raw
+
+
+def coins(raw: Any) -> list[str]:
+    """A comma-separated coin list, deduplicated in order."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ApiError(400, "invalid_coin", "coins is required: a comma-separated list of coin ids")
+    found = list(dict.fromkeys(coin(part.strip()) for part in raw.split(",")))
+    if len(found) > MAX_COINS:
+        raise ApiError(400, "too_many_coins", f"at most {MAX_COINS} coins per request, got {len(found)}")
+    return found
+
+
+def instant(name: str, raw: Any) -> int:
+    if raw is None or raw == "":
+        raise ApiError(400, "invalid_instant", f"{name} is required (ISO 8601 UTC, e.g. 2026-01-01T00:00:00Z)")
+    try:
+        ms = parse_instant(raw)
+    except (ValueError, TypeError, OverflowError):
+        raise ApiError(400, "invalid_instant", f"{name}={raw!r} is not an ISO 8601 instant") from None
+    if not 0 <= ms < _LAST_INSTANT_MS:
+        raise ApiError(400, "invalid_instant", f"{name}={raw!r} is outside 1970..3000")
+    return ms
+
+
+def window(from_raw: Any, to_raw: Any, interval_raw: Any, max_points: int) -> Window:
+    """from < to, a known interval, and between 1 and ``max_points`` grid points."""
+    iv = interval(interval_raw)
+    from_ms, to_ms = instant("from", from_raw), instant("to", to_raw)
+    if from_ms >= to_ms:
+        raise ApiError(400, "invalid_range", "from must be before to")
+    step = INTERVAL_MS[iv]
+    count = _grid_size(from_ms, to_ms, step)
+    if count > max_points:
+        raise ApiError(
+            400, "too_many_points",
+            f"{count} {iv} points from {from_raw} to {to_raw}; at most {max_points}: shorten the range or widen the interval",
+            max_points=max_points,
+        )
+    points = tuple(grid(from_ms, to_ms, iv))
+    if not points:
+        raise ApiError(
+            400, "empty_range",
+            f"no {iv} grid point lies between from and to (points are at multiples of the interval since the epoch, UTC)",
+        )
+    return Window(from_ms, to_ms, iv, points)
+
+
+def _grid_size(from_ms: int, to_ms: int, step: int) -> int:
+    first = -(-from_ms // step) * step
+    return 0 if first > to_ms else (to_ms - first) // step + 1
+
+
+class HoldingIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # e.g. acquired_price, which valuation does not need
+
+    coin: str
+    amount: float = Field(gt=0, allow_inf_nan=False)
+    acquired_at: str | int | None = None
+
+
+class ValuationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    holdings: list[HoldingIn] = Field(min_length=1)
+    vs_currency: str = "usd"
+    from_: str | int = Field(alias="from")
+    to: str | int
+    interval: str = "daily"
+    staleness_s: int | None = Field(None, ge=0, le=MAX_STALENESS_S)
+
+
+@dataclass(frozen=True)
+class ValuationRequest:
+    window: Window
+    vs_currency: str
+    holdings: list[Holding]
+    staleness_ms: int
+
+
+def staleness_ms(requested_s: int | None, default_s: int, step_ms: int) -> int:
+    """The carry-forward bound: the request's, else the setting's, else (0) two intervals."""
+    if requested_s is not None:
+        return requested_s * 1000
+    return default_s * 1000 if default_s > 0 else 2 * step_ms
+
+
+def valuation_request(data: dict[str, Any], max_points: int, max_cells: int, default_staleness_s: int) -> ValuationRequest:
+    holdings_raw = data.get("holdings")
+    if isinstance(holdings_raw, list) and len(holdings_raw) > MAX_HOLDINGS:
+        raise ApiError(400, "too_many_holdings", f"at most {MAX_HOLDINGS} holdings, got {len(holdings_raw)}")
+    body: ValuationIn = parse(ValuationIn, data)  # type: ignore[assignment]
+    vs = currency(body.vs_currency)
+    win = window(body.from_, body.to, body.interval, max_points)
+    holdings = [
+        Holding(
+            coin(h.coin),
+            h.amount,
+            None if h.acquired_at is None else instant(f"holdings[{i}].acquired_at", h.acquired_at),
+        )
+        for i, h in enumerate(body.holdings)
+    ]
+    distinct = len({h.coin for h in holdings})
+    if distinct * len(win.points) > max_cells:
+        raise ApiError(
+            400, "too_many_points",
+            f"{distinct} coins x {len(win.points)} points is more than {max_cells} prices; "
+            "shorten the range, widen the interval or split the portfolio",
+            max_points=max_cells,
+        )
+    return ValuationRequest(win, vs, holdings, staleness_ms(body.staleness_s, default_staleness_s, win.step_ms))
