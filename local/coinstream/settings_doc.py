@@ -26,16 +26,27 @@ the services (e.g. `COINSTREAM_KAFKA_BOOTSTRAP_SERVERS` from the Kafka port).
 """
 
 
-def local_table() -> str:
+SIM = """
+## coingecko-sim
+
+The simulator stands in for an outside service, so its settings are its own
+(`COINGECKO_SIM_` prefix); nothing else reads them.
+"""
+
+
+def group_table(model) -> str:
+    prefix = model.model_config.get("env_prefix", "")
     lines = ["| variable | default | meaning |", "|---|---|---|"]
-    for name, info in LocalSettings.model_fields.items():
+    for name, info in model.model_fields.items():
         default = "(per user)" if info.default_factory else repr(info.default)
-        lines.append(f"| `COINSTREAM_LOCAL_{name.upper()}` | `{default}` | {info.description} |")
+        lines.append(f"| `{prefix}{name.upper()}` | `{default}` | {info.description} |")
     return "\n".join(lines) + "\n"
 
 
 def document() -> str:
-    return HEADER + "\n" + markdown_table() + LOCAL + "\n" + local_table()
+    from coingecko_sim.config import SimConfig
+
+    return HEADER + "\n" + markdown_table() + LOCAL + "\n" + group_table(LocalSettings) + SIM + "\n" + group_table(SimConfig)
 
 
 if __name__ == "__main__":
