@@ -69,7 +69,8 @@ class ManagedProcess:
             pid = int(pid_s)
         except (OSError, ValueError):
             return None
-        if _start_time(pid) != started:
+        if _start_time(pid) != started or self._zombie(pid):
+            self._reap()  # a child that died during start-up is a zombie until reaped
             self.pid_file.unlink(missing_ok=True)
             return None
         return pid

@@ -129,3 +129,20 @@ def test_cli_missing_jdk_is_one_line(tmp_path):
     assert out.returncode == 1, out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert "is not a JDK" in last and "Traceback" not in out.stderr
+
+
+def test_a_child_that_dies_at_start_is_reported_at_once(tmp_path):
+    cfg = LocalSettings(state_dir=str(tmp_path), cache_dir=str(tmp_path / "cache"))
+
+    class Crashing(_Dummy):
+        name = "crashing"
+
+        def command(self):
+            return [sys.executable, "-c", "import sys; print('bad config: port'); sys.exit(3)"], {}
+
+    comp = Crashing(cfg, 0)
+    comp.ports = lambda: []
+    started = time.monotonic()
+    with pytest.raises(StartError, match="exited during start-up") as err:
+        comp.start(say=lambda *_: None)
+    assert time.monotonic() - started < 10 and "bad config" in str(err.value)
