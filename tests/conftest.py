@@ -55,3 +55,10 @@ def hdfs_uri(session_stack) -> str:
 def trino_port(session_stack) -> int:
     session_stack.need("trino")
     return session_stack.cfg.trino_port
+
+
+@pytest.fixture(scope="session")
+def whole_stack(session_stack):
+    """Everything `coinstream up` starts, as it starts it."""
+    session_stack.need("api", "ingest", "price-lander")
+    return session_stack.cfg

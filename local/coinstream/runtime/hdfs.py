@@ -82,6 +82,7 @@ def core_site(cfg: LocalSettings) -> dict[str, str]:
         "hadoop.tmp.dir": str(cfg.state / "hdfs-tmp"),
         "ipc.client.connect.max.retries": "20",
         "ipc.client.connect.retry.interval": "500",
+        "hadoop.prometheus.endpoint.enabled": "true",  # /prom on each daemon's http port
     }
 
 
