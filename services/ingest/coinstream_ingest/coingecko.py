@@ -1,0 +1,344 @@
+"""A CoinGecko API v3 client that respects the API's rate limit and survives its faults.
+
+- One token bucket per (base URL, rate) for the whole process: every caller
+  (HTTP requests, the poller, the backfill worker, concurrent chunk fetches)
+  draws from it, so the process as a whole stays under the plan's calls/minute.
+- 429: wait ``Retry-After`` (the bucket pauses for every caller), then retry.
+- 5xx, timeouts, connection errors, truncated or malformed bodies: retry after
+  an exponential backoff with full jitter (``uniform(0, min(max, base * 2**n))``).
+- After ``max_attempts`` a clear exception: ``CoinGeckoRateLimited`` (with the
+  wait CoinGecko asked for) or ``CoinGeckoUnavailable``. ``UnknownCoin`` and
+  ``BadRequest`` are never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from coinstream_common import metrics
+from coinstream_common.settings import CoinGeckoSettings
+
+log = logging.getLogger(__name__)
+
+KEY_HEADERS = {"demo": "x-cg-demo-api-key", "pro": "x-cg-pro-api-key"}
+COINS_LIST_TTL_S = 3600.0
+#: A whole batch of ids in one /simple/price call keeps the URL reasonable.
+SIMPLE_PRICE_BATCH = 100
+
+
+class CoinGeckoError(Exception):
+    """Base of the client's errors."""
+
+
+class CoinGeckoUnavailable(CoinGeckoError):
+    """CoinGecko did not answer usefully within the allowed attempts."""
+
+    def __init__(self, message: str, retry_after_s: float = 30.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class CoinGeckoRateLimited(CoinGeckoUnavailable):
+    """CoinGecko kept answering 429; ``retry_after_s`` is its last Retry-After."""
+
+
+class UnknownCoin(CoinGeckoError):
+    def __init__(self, coins: list[str]) -> None:
+        super().__init__(f"unknown coin{'s' if len(coins) > 1 else ''}: {', '.join(coins)}")
+        self.coins = coins
+
+
+class BadRequest(CoinGeckoError):
+    """CoinGecko rejected the parameters (or the plan does not allow them)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Malformed(Exception):
+    """A 200 whose body is not what the endpoint returns: retried like a 5xx."""
+
+
+class TokenBucket:
+    """Thread-safe token bucket: ``rate_per_minute`` tokens per minute, ``capacity`` at most."""
+
+    def __init__(self, rate_per_minute: float, capacity: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        self.rate_per_s = rate_per_minute / 60.0
+        self.capacity = max(1.0, capacity)
+        self._clock = clock
+        self._tokens = self.capacity
+        self._stamp = clock()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def _reserve(self) -> float:
+        """Take a token (possibly going into debt); returns how long the caller must wait for it."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate_per_s)
+            self._stamp = now
+            self._tokens -= 1.0
+            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate_per_s
+            return max(wait, self._paused_until - now)
+
+    def acquire(self, max_wait_s: float | None = None) -> bool:
+        """Block until a token is ours. With ``max_wait_s``, give up (False, token returned) if longer."""
+        wait = self._reserve()
+        if max_wait_s is not None and wait > max_wait_s:
+            with self._lock:
+                self._tokens += 1.0
+            return False
+        if wait > 0:
+            time.sleep(wait)
+        return True
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller back for ``seconds`` (CoinGecko said Retry-After)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
+_BUCKETS: dict[tuple[str, int], TokenBucket] = {}
+_BUCKETS_LOCK = threading.Lock()
+
+
+def shared_bucket(base_url: str, rate_per_minute: int) -> TokenBucket:
+    """The process-wide bucket of one CoinGecko endpoint and rate."""
+    with _BUCKETS_LOCK:
+        key = (base_url, rate_per_minute)
+        if key not in _BUCKETS:
+            # A burst of a few seconds' worth of calls, never a minute's: a sliding-window
+            # limiter upstream would otherwise see up to twice the rate in one minute.
+            _BUCKETS[key] = TokenBucket(rate_per_minute, capacity=max(1.0, rate_per_minute / 30))
+        return _BUCKETS[key]
+
+
+def backoff_s(attempt: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
+    """Full-jitter exponential backoff for retry number ``attempt`` (1-based)."""
+    return (rng or random).uniform(0.0, min(max_s, base_s * 2 ** (attempt - 1)))
+
+
+def retry_after_s(value: str | None, default: float) -> float:
+    """A Retry-After header (seconds or HTTP date) in seconds."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return default
+
+
+def error_message(resp: requests.Response) -> str:
+    """CoinGecko's error text from any of its error body shapes."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return (resp.text or resp.reason or "").strip()[:200]
+    if isinstance(body, dict):
+        err = body.get("error")
+        status = body.get("status") or (err.get("status") if isinstance(err, dict) else None)
+        if isinstance(status, dict) and status.get("error_message"):
+            return str(status["error_message"])
+        if isinstance(err, str):
+            return err
+    return json.dumps(body)[:200]
+
+
+def _require_chart(data: Any) -> None:
+    if not isinstance(data, dict) or not isinstance(data.get("prices"), list):
+        raise _Malformed("market chart without a prices list")
+    for key in ("prices", "market_caps", "total_volumes"):
+        series = data.get(key, [])
+        if not isinstance(series, list) or any(not isinstance(p, list) or len(p) != 2 for p in series):
+            raise _Malformed(f"market chart {key} is not a list of [ms, value] pairs")
+
+
+def _require(kind: type) -> Callable[[Any], None]:
+    def check(data: Any) -> None:
+        if not isinstance(data, kind):
+            raise _Malformed(f"expected a JSON {kind.__name__}")
+
+    return check
+
+
+class CoinGeckoClient:
+    """CoinGecko API v3 over one ``requests.Session`` (thread-safe for our GETs)."""
+
+    def __init__(
+        self,
+        settings: CoinGeckoSettings,
+        bucket: TokenBucket | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.base_url = settings.base_url.rstrip("/")
+        self.bucket = bucket or shared_bucket(self.base_url, settings.rate_limit_per_minute)
+        self.session = session or requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        if settings.api_plan in KEY_HEADERS and settings.api_key:
+            self.session.headers[KEY_HEADERS[settings.api_plan]] = settings.api_key
+        self.session.headers["Accept"] = "application/json"
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._cache_lock = threading.Lock()
+        self._coins: tuple[float, frozenset[str]] | None = None
+        self._vs: tuple[float, frozenset[str]] | None = None
+        self.last_success = 0.0  # monotonic time of the last good answer (readiness uses it)
+
+    # -- transport -----------------------------------------------------------------
+
+    def _get(
+        self,
+        path: str,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        validate: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """GET with the bucket, retries and metrics; ``endpoint`` is the templated path label."""
+        attempts, timeout_s = self.settings.max_attempts, self.settings.timeout_s
+        url = self.base_url + path
+        last_problem, last_retry_after, reason = "no attempt made", 0.0, ""
+        for attempt in range(1, attempts + 1):
+            self.bucket.acquire()
+            started = time.perf_counter()
+            status, reason = "error", ""
+            try:
+                resp = self.session.get(url, params=params, timeout=(min(timeout_s, 5.0), timeout_s))
+                status = str(resp.status_code)
+                if resp.status_code == 200:
+                    try:
+                        data = resp.json()
+                        if validate:
+                            validate(data)
+                    except (ValueError, _Malformed) as exc:
+                        status, reason = "malformed", "malformed"
+                        raise _Malformed(str(exc)[:120]) from None
+                    self.last_success = time.monotonic()
+                    return data
+                if resp.status_code == 429:
+                    metrics.COINGECKO_429.labels(endpoint).inc()
+                    last_retry_after = retry_after_s(resp.headers.get("Retry-After"), self.settings.backoff_base_s)
+                    last_problem = f"rate limited (429): {error_message(resp)}"
+                    reason = "429"
+                elif resp.status_code >= 500 or resp.status_code == 408:
+                    last_problem, reason = f"HTTP {resp.status_code}: {error_message(resp)}", "5xx"
+                else:
+                    raise BadRequest(f"CoinGecko answered {resp.status_code}: {error_message(resp)}", resp.status_code)
+            except requests.Timeout:
+                status, reason, last_problem = "timeout", "timeout", f"no answer within {timeout_s:g}s"
+            except requests.RequestException as exc:  # refused, reset, truncated body
+                status, reason = "error", "connection"
+                last_problem = f"{type(exc).__name__}: {str(exc)[:160]}"
+            except _Malformed as exc:
+                last_problem = f"malformed body: {exc}"
+            finally:
+                metrics.COINGECKO_CALLS.labels(endpoint, status).inc()
+                metrics.COINGECKO_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+            if attempt == attempts:
+                break
+            if reason == "429" and last_retry_after > self.settings.backoff_max_s:
+                break  # longer than we hold a caller: give the wait back to them
+            metrics.COINGECKO_RETRIES.labels(endpoint, reason).inc()
+            if reason == "429":
+                self.bucket.pause(last_retry_after)
+            else:
+                self._sleep(backoff_s(attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._rng))
+            log.info("retrying CoinGecko %s after %s (attempt %d of %d)", endpoint, last_problem, attempt, attempts)
+        message = f"CoinGecko {endpoint} failed after {attempt} attempt(s): {last_problem}"
+        if reason == "429":
+            raise CoinGeckoRateLimited(message, retry_after_s=max(1.0, last_retry_after))
+        raise CoinGeckoUnavailable(message, retry_after_s=max(1.0, self.settings.backoff_max_s))
+
+    # -- endpoints -----------------------------------------------------------------
+
+    def ping(self, timeout_s: float = 3.0) -> bool:
+        """One attempt at /ping (readiness); never waits long for a token."""
+        if not self.bucket.acquire(max_wait_s=timeout_s):
+            return self.last_success > 0
+        resp = self.session.get(self.base_url + "/ping", timeout=timeout_s)
+        metrics.COINGECKO_CALLS.labels("/ping", str(resp.status_code)).inc()
+        if resp.status_code == 200:
+            self.last_success = time.monotonic()
+            return True
+        return resp.status_code == 429  # up, just busy
+
+    def coins_list(self) -> frozenset[str]:
+        """Ids of every coin CoinGecko knows (cached for an hour)."""
+        with self._cache_lock:
+            if self._coins and time.monotonic() - self._coins[0] < COINS_LIST_TTL_S:
+                return self._coins[1]
+        data = self._get("/coins/list", "/coins/list", validate=_require(list))
+        ids = frozenset(c["id"] for c in data if isinstance(c, dict) and isinstance(c.get("id"), str))
+        if not ids:
+            raise CoinGeckoUnavailable("CoinGecko /coins/list returned no coins")
+        with self._cache_lock:
+            self._coins = (time.monotonic(), ids)
+        return ids
+
+    def supported_vs_currencies(self) -> frozenset[str]:
+        """Quote currencies CoinGecko prices in (cached for an hour)."""
+        with self._cache_lock:
+            if self._vs and time.monotonic() - self._vs[0] < COINS_LIST_TTL_S:
+                return self._vs[1]
+        data = self._get("/simple/supported_vs_currencies", "/simple/supported_vs_currencies", validate=_require(list))
+        currencies = frozenset(c.lower() for c in data if isinstance(c, str))
+        with self._cache_lock:
+            self._vs = (time.monotonic(), currencies)
+        return currencies
+
+    def check_coins(self, coins: list[str]) -> None:
+        known = self.coins_list()
+        unknown = [c for c in coins if c not in known]
+        if unknown:
+            raise UnknownCoin(unknown)
+
+    def check_vs_currency(self, vs_currency: str) -> None:
+        supported = self.supported_vs_currencies()
+        if vs_currency not in supported:
+            raise BadRequest(f"unknown vs_currency {vs_currency!r}", 400)
+
+    def simple_price(self, coins: list[str], vs_currency: str) -> dict[str, Any]:
+        """``/simple/price`` with market cap, 24h volume and last update, merged over batches of ids."""
+        merged: dict[str, Any] = {}
+        for i in range(0, len(coins), SIMPLE_PRICE_BATCH):
+            batch = coins[i : i + SIMPLE_PRICE_BATCH]
+            params = {
+                "ids": ",".join(batch),
+                "vs_currencies": vs_currency,
+                "include_market_cap": "true",
+                "include_24hr_vol": "true",
+                "include_last_updated_at": "true",
+                "precision": "full",
+            }
+            merged.update(self._get("/simple/price", "/simple/price", params, validate=_require(dict)))
+        return merged
+
+    def market_chart_range(self, coin: str, vs_currency: str, from_s: int, to_s: int) -> dict[str, Any]:
+        """``/coins/{id}/market_chart/range`` (granularity chosen by CoinGecko from the range length)."""
+        params = {"vs_currency": vs_currency, "from": from_s, "to": to_s, "precision": "full"}
+        try:
+            return self._get(
+                f"/coins/{coin}/market_chart/range", "/coins/{id}/market_chart/range", params, validate=_require_chart
+            )
+        except BadRequest as exc:
+            if exc.status == 404:
+                raise UnknownCoin([coin]) from None
+            raise
