@@ -6,6 +6,7 @@ find Kafka, Trino and each other without any extra configuration.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,10 @@ def service_env(cfg) -> dict[str, str]:
         "COINSTREAM_TRINO_PORT": str(cfg.trino_port),
         "COINSTREAM_STORAGE_WAREHOUSE_URI": f"{cfg.hdfs_uri}/coinstream/warehouse",
         "COINSTREAM_STORAGE_CHECKPOINT_URI": f"{cfg.hdfs_uri}/coinstream/checkpoints",
-        "COINSTREAM_COINGECKO_BASE_URL": f"http://{cfg.host}:{cfg.sim_port}/api/v3",
+        # The simulator, unless the user points ingest at the real API.
+        "COINSTREAM_COINGECKO_BASE_URL": os.environ.get(
+            "COINSTREAM_COINGECKO_BASE_URL", f"http://{cfg.host}:{cfg.sim_port}/api/v3"
+        ),
         "COINSTREAM_API_QUERY_URL": f"http://{cfg.host}:{cfg.query_port}",
     }
 
