@@ -277,10 +277,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="keep-alive connections per client process")
     parser.add_argument("--samples", type=int, default=20, help="valuations timed per case")
     args = parser.parse_args(argv)
-    print(json.dumps({"bench": "api.get_rps", **bench_get_rps(args.seconds, args.clients, args.threads)}))
-    for result in bench_valuation(args.samples):
+    rps = bench_get_rps(args.seconds, args.clients, args.threads)
+    print(json.dumps({"bench": "api.get_rps", **rps}))
+    valuations = bench_valuation(args.samples)
+    for result in valuations:
         print(json.dumps({"bench": "api.valuation_latency", **result}))
+    print("BENCH_JSON " + json.dumps({"bench": "api", "figures": _bench_figures(rps, valuations)}))
     return 0
+
+
+def _bench_figures(rps: dict, valuations: list[dict]) -> list[dict]:
+    """The results above in the shape bench/__main__.py tabulates (its BENCH_JSON convention)."""
+    def fig(name, value, unit, target=None, ok=None):
+        return {"name": name, "value": value, "unit": unit, "target": target, "ok": ok}
+
+    out = []
+    if "skipped" in rps:
+        out.append(fig("GET /v1/portfolios/{id} requests/s", f"skipped: {rps['skipped']}", ""))
+    else:
+        out += [fig("GET /v1/portfolios/{id} requests/s", rps["requests_per_s"], "req/s",
+                    f">= {rps['target_requests_per_s']}", rps["requests_per_s"] >= rps["target_requests_per_s"]),
+                fig("GET /v1/portfolios/{id} p50", rps["latency_ms_p50"], "ms"),
+                fig("GET /v1/portfolios/{id} p99", rps["latency_ms_p99"], "ms"),
+                fig("GET /v1/portfolios/{id} errors", rps["errors"], "count", "0", rps["errors"] == 0)]
+    for v in valuations:
+        if "skipped" in v:
+            out.append(fig("valuation latency through the api", f"skipped: {v['skipped']}", ""))
+            continue
+        label, target = v["what"].removeprefix("POST /v1/portfolios through the api, "), v["target_p50_ms"]
+        out += [fig(f"valuation {label}: api p50", v["api_ms_p50"], "ms", target and f"< {target}",
+                    None if target is None else v["api_ms_p50"] < target),
+                fig(f"valuation {label}: api p99", v["api_ms_p99"], "ms"),
+                fig(f"valuation {label}: query service alone p50", v["query_service_alone_ms_p50"], "ms")]
+    return out
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from k8slib import render  # noqa: E402
+from k8slib import render, tilt as tiltfile  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +36,12 @@ def rendered(helm_bin, values_file) -> tuple[dict, ...]:
 @pytest.fixture(scope="session")
 def kind_docs(helm_bin) -> tuple[dict, ...]:
     return render.render(("values-kind.yaml",))
+
+
+@pytest.fixture(scope="session")
+def tilt() -> dict:
+    """The calls the repository's Tiltfile makes, as Tilt would load it."""
+    try:
+        return tiltfile.load(render.REPO / "Tiltfile")
+    except render.ToolMissing as exc:
+        pytest.fail(str(exc), pytrace=False)

@@ -4,37 +4,15 @@ config and the operator script."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 import yaml
-from k8slib import render, schemas
+from k8slib import dockerfiles, render, schemas
 from k8slib.render import REPO
+from k8slib.tilt import arg, calls, run_check
 
 pytestmark = pytest.mark.unit
-
-
-def run_check(path) -> subprocess.CompletedProcess:
-    return subprocess.run([render.tool("tiltfile-check"), str(path)], capture_output=True, text=True, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def tilt() -> dict:
-    try:
-        result = run_check(REPO / "Tiltfile")
-    except render.ToolMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def calls(tilt, fn):
-    return [c for c in tilt["calls"] if c["fn"] == fn]
-
-
-def arg(call, name, index):
-    return call["kwargs"].get(name, call["args"][index] if len(call["args"]) > index else None)
 
 
 def test_checker_rejects_what_tilt_would(tmp_path):
@@ -91,6 +69,11 @@ def test_tiltfile_builds_every_image_the_chart_uses(tilt):
     for ref, c in built.items():
         dockerfile = c["kwargs"]["dockerfile"]
         assert dockerfile.endswith("/Dockerfile") and (REPO / dockerfile).parent.is_dir()
+        if (REPO / dockerfile).is_file():  # built with Tilt's arguments: pinned, multi-stage, non-root, real sources
+            build_args = c["kwargs"].get("build_args") or {}
+            assert dockerfiles.image_problems(REPO / dockerfile, build_args) == [], ref
+            for source in dockerfiles.copy_sources(REPO / dockerfile, build_args):
+                assert (REPO / source).exists(), f"{ref}: COPY {source} is not in the build context"
         if ref != "coinstream-price-lander":
             steps = [s["tilt"] for s in c["kwargs"]["live_update"]]
             assert steps[0] == "fall_back_on" and "sync" in steps and steps[-1] == "run"

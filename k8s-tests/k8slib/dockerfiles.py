@@ -1,7 +1,9 @@
 """A small Dockerfile reader: enough to check base images, stages and the user.
 
 Handles comments, line continuations, ``ARG`` defaults (global ones before the
-first ``FROM`` and per-stage ones) and ``${VAR}``/``$VAR`` substitution.
+first ``FROM`` and per-stage ones), build arguments that override them (as
+``docker build --build-arg`` and Tilt's ``build_args`` do) and ``${VAR}``/``$VAR``
+substitution.
 """
 
 from __future__ import annotations
@@ -56,13 +58,14 @@ def _parse_arg(rest: str) -> tuple[str, str]:
     return name.strip(), shlex.split(default)[0] if default.strip() else ""
 
 
-def stages(path: Path) -> list[Stage]:
+def stages(path: Path, build_args: dict[str, str] | None = None) -> list[Stage]:
+    given = build_args or {}
     global_args: dict[str, str] = {}
     result: list[Stage] = []
     for keyword, rest in instructions(path.read_text()):
         if keyword == "ARG" and not result:
             name, default = _parse_arg(rest)
-            global_args[name] = default
+            global_args[name] = given.get(name, default)
         elif keyword == "FROM":
             words = [w for w in rest.split() if not w.startswith("--")]
             base = substitute(words[0], global_args)
@@ -72,17 +75,39 @@ def stages(path: Path) -> list[Stage]:
             stage = result[-1]
             if keyword == "ARG":
                 name, default = _parse_arg(rest)
-                stage.args[name] = default or global_args.get(name, "")
+                stage.args[name] = given.get(name, default or global_args.get(name, ""))
             stage.instructions.append((keyword, rest))
     return result
 
 
-def image_problems(path: Path) -> list[str]:
-    """Why a Dockerfile is not a pinned, multi-stage, non-root build ([] when it is)."""
-    found = stages(path)
+def _used(name: str, text: str) -> bool:
+    return any((m.group(1) or m.group(3)) == name for m in _VAR.finditer(text))
+
+
+def unset_args(path: Path, build_args: dict[str, str] | None = None) -> list[str]:
+    """The ARGs a stage uses that have no value: no default and no build argument."""
+    return sorted({name for stage in stages(path, build_args) for name, value in stage.args.items()
+                   if not value and any(_used(name, a) for _i, a in stage.instructions)})
+
+
+def copy_sources(path: Path, build_args: dict[str, str] | None = None) -> list[str]:
+    """What the COPY instructions take from the build context, with the arguments substituted."""
+    sources = []
+    for stage in stages(path, build_args):
+        for keyword, rest in stage.instructions:
+            words = substitute(rest, stage.args).split()
+            if keyword in ("COPY", "ADD") and not any(w.startswith("--from=") for w in words):
+                sources += [w for w in words[:-1] if not w.startswith("--")]
+    return sources
+
+
+def image_problems(path: Path, build_args: dict[str, str] | None = None) -> list[str]:
+    """Why a Dockerfile, built with these arguments, is not a pinned, multi-stage, non-root
+    build ([] when it is)."""
+    found = stages(path, build_args)
     if not found:
         return [f"{path}: no FROM"]
-    problems = []
+    problems = [f"{path}: build argument {name} has no value" for name in unset_args(path, build_args)]
     names = set()
     for stage in found:
         if stage.base in names or stage.base == "scratch":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import trino.constants
 import trino.dbapi
 from coinstream_common.settings import TrinoSettings, load
 from coinstream_common.tables import (
@@ -131,6 +132,20 @@ def jvm_options(cfg: LocalSettings, home: Path) -> list[str]:
     ]
 
 
+def run_query(host: str, port: int, user: str, sql: str, *, timeout_s: float = trino.constants.DEFAULT_REQUEST_TIMEOUT,
+              catalog: str | None = None, schema: str | None = None) -> list[list]:
+    """One statement on a connection of its own, every row fetched, the connection closed
+    even when the statement fails: for health checks, DDL, tests and benchmarks."""
+    conn = trino.dbapi.connect(host=host, port=port, user=user, catalog=catalog, schema=schema,
+                               request_timeout=timeout_s)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        return cur.fetchall()
+    finally:
+        conn.close()
+
+
 class Trino(Component):
     name = "trino"
     requires = ("hdfs-datanode",)
@@ -184,22 +199,8 @@ class Trino(Component):
             "io.trino.server.TrinoServer",
         ], {}
 
-    def _connect(self, timeout_s: float = 10.0):
-        return trino.dbapi.connect(
-            host=self.cfg.host,
-            port=self.cfg.trino_port,
-            user=self.settings.user,
-            request_timeout=timeout_s,
-        )
-
     def _query(self, sql: str, timeout_s: float = 10.0) -> list[list]:
-        conn = self._connect(timeout_s)
-        try:
-            cur = conn.cursor()
-            cur.execute(sql)
-            return cur.fetchall()
-        finally:
-            conn.close()
+        return run_query(self.cfg.host, self.cfg.trino_port, self.settings.user, sql, timeout_s=timeout_s)
 
     def safe_health(self) -> Health:
         # Reap our child if it died, so that start-up notices the exit instead of polling a zombie.

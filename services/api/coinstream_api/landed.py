@@ -16,17 +16,18 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaError
 
 from coinstream_common import metrics
 from coinstream_common.events import EventError, LandedNotification, PortfolioEvent
-from coinstream_common.kafka import make_consumer
+from coinstream_common.kafka import watermarks
 from coinstream_common.settings import KafkaSettings
 from coinstream_common.timeutil import INTERVAL_MS
+
+from .topic_reader import TopicReader
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +50,19 @@ class Subscription:
     wakeups: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)  # sequences
 
 
-class LandedWatcher:
+class LandedWatcher(TopicReader):
+    thread_name = "landed-watcher"
+    group_name = "landed"
+    consumer_config = {"auto.offset.reset": "latest", "log_level": 0}
+    retry_s = 2.0
+
     def __init__(self, kafka: KafkaSettings, topic: str, group_prefix: str) -> None:
-        self._kafka = kafka
-        self.topic = topic
-        self.group_id = f"{group_prefix}-landed-{uuid.uuid4().hex[:12]}"
+        super().__init__(kafka, topic, group_prefix)
         self._positions: dict[int, int] = {}
         self._subs: set[Subscription] = set()
         self._listeners: list[Callable[[LandedNotification], None]] = []
         self._lock = threading.Lock()
         self._ready = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def sequence(self) -> int:
         with self._lock:
@@ -83,25 +85,22 @@ class LandedWatcher:
     def add_listener(self, listener: Callable[[LandedNotification], None]) -> None:
         self._listeners.append(listener)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="landed-watcher", daemon=True)
-        self._thread.start()
+    def _connected(self, consumer) -> None:
+        self._start_positions(consumer)
+        consumer.subscribe([self.topic], on_assign=self._on_assign)
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
+    def _step(self, consumer) -> None:
+        for msg in consumer.consume(100, timeout=0.5):
+            self._handle(msg)
+
+    def _failed(self, exc: Exception) -> bool:
+        log.warning("landed watcher: %s; reconnecting", exc)
+        return False
 
     def _start_positions(self, consumer) -> None:
-        meta = consumer.list_topics(self.topic, timeout=5.0).topics.get(self.topic)
-        if meta is None or meta.error is not None:
-            raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
-        positions = {}
-        for p in meta.partitions:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=5.0, cached=False)
-            positions[p] = high
+        positions = watermarks(consumer, self.topic, timeout_s=5.0)
         with self._lock:
-            for p, high in positions.items():
+            for p, (_low, high) in positions.items():
                 self._positions.setdefault(p, high)  # after a reconnect: resume where we were
         self._ready.set()
 
@@ -112,26 +111,6 @@ class LandedWatcher:
                 if tp.partition in self._positions:
                     tp.offset = self._positions[tp.partition]
         consumer.assign(partitions)
-
-    def _run(self) -> None:
-        consumer = None
-        while not self._stop.is_set():
-            try:
-                if consumer is None:
-                    consumer = make_consumer(self._kafka, self.group_id, [self.topic],
-                                             **{"auto.offset.reset": "latest", "log_level": 0})
-                    self._start_positions(consumer)
-                    consumer.subscribe([self.topic], on_assign=self._on_assign)
-                for msg in consumer.consume(100, timeout=0.5):
-                    self._handle(msg)
-            except Exception as exc:
-                log.warning("landed watcher: %s; reconnecting", exc)
-                if consumer is not None:
-                    consumer.close()
-                consumer = None
-                self._stop.wait(2.0)
-        if consumer is not None:
-            consumer.close()
 
     def _handle(self, msg) -> None:
         if msg.error() is not None:

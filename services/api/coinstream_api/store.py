@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException
 
 from coinstream_common import metrics
 from coinstream_common.events import EventError, PortfolioEvent
-from coinstream_common.kafka import make_consumer
+from coinstream_common.kafka import watermarks
 from coinstream_common.settings import KafkaSettings
+
+from .topic_reader import TopicReader
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,14 @@ class StoreUnavailable(RuntimeError):
     """Kafka could not be asked whether the portfolio exists."""
 
 
-class PortfolioStore:
+class PortfolioStore(TopicReader):
+    thread_name = "portfolio-store"
+    group_name = "portfolios"
+    consumer_config = {"enable.partition.eof": True, "log_level": 0}
+    retry_s = 1.0
+
     def __init__(self, kafka: KafkaSettings, topic: str, group_prefix: str, wait_s: float = 5.0) -> None:
-        self._kafka = kafka
-        self.topic = topic
-        self.group_id = f"{group_prefix}-portfolios-{uuid.uuid4().hex[:12]}"
+        super().__init__(kafka, topic, group_prefix)
         self.wait_s = wait_s
         self._portfolios: dict[str, PortfolioEvent] = {}
         self._positions: dict[int, int] = {}  # partition -> next offset to read
@@ -41,10 +45,8 @@ class PortfolioStore:
         self._sync_requested = 0  # generation asked for by lookups
         self._sync_done = 0  # generation the consumer has caught up to
         self._sync_failed = 0  # generation whose end offsets could not be fetched
-        self._targets: dict[int, int] | None = None
+        self._targets: dict[int, tuple[int, int]] | None = None  # partition -> (low, high) to reach
         self._target_gen = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- request side --------------------------------------------------
     def put(self, portfolio: PortfolioEvent) -> None:
@@ -76,40 +78,20 @@ class PortfolioStore:
     def __len__(self) -> int:
         return len(self._portfolios)
 
-    # -- consumer thread -------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="portfolio-store", daemon=True)
-        self._thread.start()
+    # -- consumer thread (TopicReader) ------------------------------------
+    def _step(self, consumer) -> None:
+        self._serve_sync(consumer)
+        for msg in consumer.consume(500, timeout=0.2):
+            self._apply(msg)
+        self._check_caught_up()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
-
-    def _run(self) -> None:
-        consumer = None
-        while not self._stop.is_set():
-            try:
-                if consumer is None:
-                    consumer = make_consumer(self._kafka, self.group_id, [self.topic],
-                                             **{"enable.partition.eof": True, "log_level": 0})
-                self._serve_sync(consumer)
-                for msg in consumer.consume(500, timeout=0.2):
-                    self._apply(msg)
-                self._check_caught_up()
-            except KafkaException as exc:  # broker trouble: lookups that miss report unavailable
-                log.warning("portfolio store: %s", exc)
-                self._fail_pending()
-                self._stop.wait(1.0)
-            except Exception:
-                log.exception("portfolio store loop failed; restarting its consumer")
-                self._fail_pending()
-                if consumer is not None:
-                    consumer.close()
-                consumer = None
-                self._stop.wait(1.0)
-        if consumer is not None:
-            consumer.close()
+    def _failed(self, exc: Exception) -> bool:
+        self._fail_pending()  # lookups that miss report unavailable
+        if isinstance(exc, KafkaException):  # broker trouble: the consumer itself is fine
+            log.warning("portfolio store: %s", exc)
+            return True
+        log.exception("portfolio store loop failed; restarting its consumer")
+        return False
 
     def _apply(self, msg) -> None:
         err = msg.error()
@@ -143,13 +125,7 @@ class PortfolioStore:
             wanted = self._sync_requested
         if wanted <= self._target_gen:
             return
-        meta = consumer.list_topics(self.topic, timeout=3.0).topics.get(self.topic)
-        if meta is None or meta.error is not None:
-            raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
-        targets = {}
-        for p in meta.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=3.0, cached=False)
-            targets[p] = (low, high)
+        targets = watermarks(consumer, self.topic, timeout_s=3.0)
         with self._cond:
             self._targets = targets
             self._target_gen = wanted

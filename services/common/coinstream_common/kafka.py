@@ -119,6 +119,18 @@ def make_consumer(settings: KafkaSettings, group_id: str, topics: list[str], **o
     return consumer
 
 
+def watermarks(consumer: Consumer, topic: str, timeout_s: float) -> dict[int, tuple[int, int]]:
+    """Each partition's (low, high) offsets, fresh from the broker; KafkaException when the
+    topic's metadata cannot be read (broker down, topic missing)."""
+    meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if meta is None or meta.error is not None:
+        raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
+    return {
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s, cached=False)
+        for p in meta.partitions
+    }
+
+
 def consume_events(
     consumer: Consumer,
     event_type: type[Event],

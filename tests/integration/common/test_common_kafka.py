@@ -6,7 +6,9 @@ import uuid
 import pytest
 
 from coinstream_common.events import EventError, PriceEvent
-from coinstream_common.kafka import EventProducer, TopicSpec, consume_events, ensure_topics, make_consumer
+from confluent_kafka import KafkaException
+
+from coinstream_common.kafka import EventProducer, TopicSpec, consume_events, ensure_topics, make_consumer, watermarks
 from coinstream_common.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
@@ -49,6 +51,22 @@ def test_produce_then_consume_commits_after_processing(kafka_bootstrap, topic):
     leftovers = again.consume(100, timeout=5)
     again.close()
     assert [m for m in leftovers if not m.error()] == []
+
+
+def test_watermarks_are_each_partitions_offsets(kafka_bootstrap, topic):
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    events = [PriceEvent.observe(f"coin-{i}", "usd", 1_700_000_000_000, 1.0 + i, "test") for i in range(20)]
+    consumer = make_consumer(settings, f"g-{uuid.uuid4().hex[:6]}", [topic])
+    try:
+        assert watermarks(consumer, topic, timeout_s=10) == {0: (0, 0), 1: (0, 0)}
+        EventProducer(settings, "test").send_and_wait(topic, events)
+        after = watermarks(consumer, topic, timeout_s=10)  # not the cached values: fresh from the broker
+        assert set(after) == {0, 1} and all(low == 0 for low, _high in after.values())
+        assert sum(high for _low, high in after.values()) == 20
+        with pytest.raises(KafkaException):
+            watermarks(consumer, f"test.common.missing.{uuid.uuid4().hex[:8]}", timeout_s=5)
+    finally:
+        consumer.close()
 
 
 def test_schema_invalid_event_is_refused_before_send(kafka_bootstrap, topic):

@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import trino.dbapi
 
 from coinstream.runtime.hdfs import WebHdfs
-from coinstream.runtime.trino import Trino, warehouse_uri
+from coinstream.runtime.trino import Trino, run_query, warehouse_uri
 from coinstream_common import tables
 from coinstream_common.settings import TrinoSettings
 
@@ -41,16 +40,10 @@ def hdfs(cfg, hdfs_uri) -> WebHdfs:
 
 @pytest.fixture(scope="module")
 def query(cfg, trino_port):
-    settings = TrinoSettings()
+    user = TrinoSettings().user
 
     def run(sql: str) -> list[list]:
-        conn = trino.dbapi.connect(host=cfg.host, port=trino_port, user=settings.user, request_timeout=60)
-        try:
-            cur = conn.cursor()
-            cur.execute(sql)
-            return cur.fetchall()
-        finally:
-            conn.close()
+        return run_query(cfg.host, trino_port, user, sql, timeout_s=60)
 
     return run
 
