@@ -34,6 +34,7 @@ status:
 	$(BIN)/coinstream status
 
 test: install
+	PATH="$(BIN):$$PATH" scripts/audit.sh
 	PATH="$(TOOLS)/bin:$$PATH" $(BIN)/pytest
 
 test-unit: install

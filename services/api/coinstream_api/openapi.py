@@ -133,6 +133,17 @@ SCHEMAS = {
 
 PORTFOLIO = {"application/json": {"schema": {"$ref": "#/components/schemas/Portfolio"}}}
 
+# One Server-Sent Event as OpenAPI tools read a text/event-stream body: event by event.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["update", "complete", "timeout"]},
+        "id": {"type": "string"},
+        "data": {"type": "string", "description": "a Portfolio document as JSON"},
+        "retry": {"type": "integer"},
+    },
+}
+
 PATHS = {
     "/v1/portfolios": {
         "post": {
@@ -167,7 +178,7 @@ PATHS = {
             "parameters": [ID_PARAM, {"name": "Last-Event-ID", "in": "header", "required": False,
                                       "schema": {"type": "string"}}],
             "responses": {"200": {"description": "event stream; each event's data is a Portfolio",
-                                  "content": {"text/event-stream": {"schema": {"type": "string"}}}}, **ERRORS},
+                                  "content": {"text/event-stream": {"schema": SSE_EVENT}}}, **ERRORS},
         }
     },
     "/v1/portfolios/{id}/chart.png": {

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from coinstream_common.events import COIN_ID, Holding
+from coinstream_common.events import COIN_ID, MAX_AMOUNT, Holding
 from coinstream_common.timeutil import INTERVAL_MS, parse_instant
 from coinstream_common.web import ApiError, parse
 
@@ -26,7 +26,7 @@ class HoldingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     coin: Annotated[str, Field(pattern=COIN_ID, description="CoinGecko coin id, e.g. bitcoin")]
-    amount: Annotated[float, Field(gt=0, allow_inf_nan=False, description="Units held (> 0)")]
+    amount: Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="Units held (> 0, at most 1e15)")]
     acquired_at: Instant | None = Field(None, description="When the lot was bought (ISO 8601 UTC)")
     acquired_price: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         None, description="Price paid per unit in vs_currency (default: the market price then)"

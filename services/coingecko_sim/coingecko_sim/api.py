@@ -198,7 +198,7 @@ def _int(name: str, default: int, lo: int, hi: int) -> int:
     text = request.args.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or not lo <= int(text) <= hi:
+    if not (text.isascii() and text.isdigit()) or not lo <= int(text) <= hi:
         raise ParamError(f"invalid {name} {text!r}: an integer from {lo} to {hi}")
     return int(text)
 

@@ -152,7 +152,7 @@ def parse_precision(value: str | None) -> int | None:
     """``precision``: ``full`` (or absent) keeps every digit; 0..18 decimal places rounds prices."""
     if value is None or value == "" or value == "full":
         return None
-    if value.isdigit() and 0 <= int(value) <= 18:
+    if value.isascii() and value.isdigit() and 0 <= int(value) <= 18:
         return int(value)
     raise ParamError(f"invalid precision {value!r}: full or 0..18")
 

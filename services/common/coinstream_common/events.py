@@ -21,6 +21,9 @@ VS_CURRENCY = r"^[a-z]{3,5}$"
 CoinId = Annotated[str, Field(pattern=COIN_ID)]
 VsCurrency = Annotated[str, Field(pattern=VS_CURRENCY)]
 EpochMs = Annotated[int, Field(ge=0, lt=32503680000000)]  # before year 3000
+# Units of a coin held: bounded so that sums and products stay finite floats.
+MAX_AMOUNT = 1e15
+Amount = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 
 
 class EventError(ValueError):
@@ -174,7 +177,7 @@ class LandedNotification(Event):
 class Holding(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     coin: CoinId
-    amount: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    amount: Amount
     acquired_at: EpochMs | None = None
     acquired_price: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 

@@ -7,16 +7,28 @@ from datetime import UTC, datetime
 INTERVAL_MS = {"5m": 5 * 60_000, "hourly": 3_600_000, "daily": 86_400_000}
 
 
+MAX_MS = 32503680000000  # 3000-01-01: beyond any date events or the table hold
+
+
 def parse_instant(value: str | int | float) -> int:
-    """ISO 8601 date or date-time (UTC when no offset), or epoch seconds/ms, to epoch ms."""
+    """ISO 8601 date or date-time (UTC when no offset), or epoch seconds/ms, to epoch ms in [1970, 3000)."""
+    ms = _parse(value)
+    if not 0 <= ms < MAX_MS:
+        raise ValueError(f"{value!r} is not between 1970-01-01 and 3000-01-01")
+    return ms
+
+
+def _parse(value: str | int | float) -> int:
     if isinstance(value, bool):
         raise ValueError("not an instant")
     if isinstance(value, (int, float)):
+        if not -1e15 < value < 1e15:  # also rejects inf/nan: beyond any date we handle
+            raise ValueError(f"{value!r} is out of range for an instant")
         # Heuristic CoinGecko also uses: values above 1e11 are milliseconds.
         return int(value if value > 1e11 else value * 1000)
     text = str(value).strip()
     if text.isdigit():
-        return parse_instant(int(text))
+        return _parse(int(text))
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -24,6 +36,7 @@ def parse_instant(value: str | int | float) -> int:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)
+
 
 
 def to_iso(ms: int) -> str:

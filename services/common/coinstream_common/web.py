@@ -53,7 +53,7 @@ def _http_code(exc: HTTPException) -> str:
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 400 saying why not."""
-    if not request.data:
+    if not request.get_data(cache=True):
         raise ApiError(400, "malformed_json", "request body must be a JSON object")
     data = request.get_json(silent=True)
     if data is None:
@@ -95,6 +95,12 @@ def create_app(
         g.started = time.perf_counter()
         g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
         metrics.HTTP_REQUESTS_IN_FLIGHT.labels(service).inc()
+        if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # A chunked body has no Content-Length: werkzeug stops reading at the limit
+            # without an error, so a body cut there must not be taken for the whole.
+            if len(request.get_data(cache=True)) >= settings.max_body_bytes:
+                raise ApiError(413, "request_entity_too_large",
+                               f"request body larger than {settings.max_body_bytes} bytes")
 
     @app.teardown_request
     def _in_flight_done(_exc) -> None:

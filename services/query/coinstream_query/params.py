@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from coinstream_common.events import COIN_ID, VS_CURRENCY
+from coinstream_common.events import COIN_ID, MAX_AMOUNT, VS_CURRENCY
 from coinstream_common.timeutil import INTERVAL_MS, grid, parse_instant
 from coinstream_common.web import ApiError, parse
 from pydantic import BaseModel, ConfigDict, Field
@@ -120,7 +120,7 @@ class HoldingIn(BaseModel):
     model_config = ConfigDict(extra="ignore")  # e.g. acquired_price, which valuation does not need
 
     coin: str
-    amount: float = Field(gt=0, allow_inf_nan=False)
+    amount: float = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
     acquired_at: str | int | None = None
 
 
