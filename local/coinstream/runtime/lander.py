@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -22,7 +23,6 @@ from coinstream_common.settings import LanderSettings, load
 from . import fetch
 from .component import Component, Health
 from .java import find_java_home
-from .process import StartError
 from .services import service_env
 
 SPARK_VERSION = "4.1.1"  # = the pyspark pin in pyproject.toml
@@ -95,7 +95,7 @@ class PriceLander(Component):
         args = ["--master", "local[2]", "--driver-memory", f"{self.cfg.spark_driver_memory_mb}m"]
         for key, value in conf.items():
             args += ["--conf", f"{key}={value}"]
-        return " ".join(args + ["pyspark-shell"])
+        return shlex.join(args + ["pyspark-shell"])  # pyspark shlex-splits it
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         (self.home / "tmp").mkdir(parents=True, exist_ok=True)
@@ -122,23 +122,6 @@ class PriceLander(Component):
         rows = int(float(landed.group(1))) if landed else 0
         return Health(True, f"query active, {rows} rows landed since start, metrics at {self.metrics_url}")
 
-    def wait_healthy(self, say=print) -> None:
-        """As Component's, but a driver that exits is noticed at once: started from this
-        process it stays a zombie child, which ``running()`` still counts as alive."""
-        deadline = time.monotonic() + self.start_timeout_s
-        health = Health(False, "not checked")
-        while time.monotonic() < deadline:
-            started_here = getattr(self.proc, "_popen", None) is not None
-            if not self.proc.running() or (started_here and self.proc.exited() is not None):
-                raise StartError(f"{self.name} exited during start-up; last log lines:\n{self.proc.tail(15)}")
-            health = self.safe_health()
-            if health.ok:
-                return
-            time.sleep(0.5)
-        raise StartError(
-            f"{self.name} not healthy after {self.start_timeout_s:.0f}s ({health.detail}); see {self.proc.log_file}"
-        )
-
     def stop(self) -> bool:
         """SIGTERM the driver only (not its JVM), so it finishes the batch in flight and stops the session."""
         pid = self.proc.pid()
@@ -149,9 +132,13 @@ class PriceLander(Component):
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + self.stop_timeout_s
-        while time.monotonic() < deadline and self.proc.running() and not self.proc._zombie(pid):
+        while time.monotonic() < deadline and self.proc.running():
             time.sleep(0.25)
-        self.proc.stop(10.0)  # the group, in case anything is left
+        self.proc.stop(10.0)  # still running: the usual group stop
+        try:
+            os.killpg(pid, signal.SIGKILL)  # a JVM left behind by a driver that exited
+        except (ProcessLookupError, PermissionError):
+            pass
         return True
 
     def endpoints(self) -> dict[str, str]:
