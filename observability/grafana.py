@@ -354,12 +354,12 @@ def trino() -> dict:
         stat("Coordinator up", f"max({sel('up', job='trino')})", unit="none", mappings=UP_MAPPING, thresholds=[(None, "red"), (1, "green")]),
         stat("Running queries", f"sum({qm}_RunningQueries)"),
         stat("Queued queries", f"sum({qm}_QueuedQueries)", thresholds=[(None, "green"), (5, "orange")]),
-        stat("Failed queries (1h)", f"sum(increase({qm}_FailedQueries_TotalCount[1h]))", thresholds=[(None, "green"), (1, "orange")]),
+        stat("Failed queries (1h)", f"sum(increase({qm}_FailedQueries[1h]))", thresholds=[(None, "green"), (1, "orange")]),
         row("Queries"),
         timeseries("Queries started, completed and failed per second", [
-            (f"sum(rate({qm}_StartedQueries_TotalCount[{RATE}]))", "started"),
-            (f"sum(rate({qm}_CompletedQueries_TotalCount[{RATE}]))", "completed"),
-            (f"sum(rate({qm}_FailedQueries_TotalCount[{RATE}]))", "failed"),
+            (f"sum(rate({qm}_StartedQueries[{RATE}]))", "started"),
+            (f"sum(rate({qm}_CompletedQueries[{RATE}]))", "completed"),
+            (f"sum(rate({qm}_FailedQueries[{RATE}]))", "failed"),
         ], "ops"),
         timeseries("Seen from the query service: latency (p99) by kind", [
             (quantile(0.99, "coinstream_trino_query_duration_seconds", "query", job="query"), "{{query}}"),

@@ -69,6 +69,7 @@ class EventProducer:
         except ValueError as exc:
             raise EventError(f"refusing to send an invalid {type(event).__name__}: {exc}") from None
         payload = event.to_json()
+        metrics.declare_topic(topic)
         started = time.perf_counter()
 
         def on_delivery(err: KafkaError | None, msg: Message) -> None:
@@ -115,6 +116,8 @@ def make_consumer(settings: KafkaSettings, group_id: str, topics: list[str], **o
     }
     config.update(overrides)
     consumer = Consumer(config)
+    for topic in topics:
+        metrics.declare_topic(topic)
     consumer.subscribe(topics)
     return consumer
 

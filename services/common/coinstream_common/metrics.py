@@ -97,6 +97,18 @@ LANDER_COMPACTED_DAYS = Counter(
 )
 
 
+_DECLARED_TOPICS: set[str] = set()
+
+
+def declare_topic(topic: str) -> None:
+    """Create every per-topic Kafka series at zero, so rate() sees their first event."""
+    if topic in _DECLARED_TOPICS:
+        return
+    _DECLARED_TOPICS.add(topic)
+    for metric in (KAFKA_PRODUCED, KAFKA_PRODUCE_ERRORS, KAFKA_CONSUMED, KAFKA_CONSUME_INVALID, KAFKA_CONSUME_ERRORS):
+        metric.labels(topic)
+
+
 def registry() -> CollectorRegistry:
     """The registry /metrics serves: aggregated across workers when multiprocess."""
     if os.environ.get(MULTIPROC_ENV):

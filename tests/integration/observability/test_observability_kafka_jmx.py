@@ -31,18 +31,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def kafka_with_agent(tmp_path_factory):
-    class Settings(LocalSettings):
-        kafka_metrics_port: int = _free_port()
-
-    cfg = Settings(state_dir=str(tmp_path_factory.mktemp("kafka-jmx")), kafka_port=_free_port(),
-                   kafka_controller_port=_free_port())
-
-    class KafkaWithAgent(Kafka):
-        def command(self):
-            argv, env = super().command()
-            return [argv[0], kafka_agent_flag(self.cfg), *argv[1:]], env
-
-    broker = KafkaWithAgent(cfg)
+    cfg = LocalSettings(state_dir=str(tmp_path_factory.mktemp("kafka-jmx")), kafka_port=_free_port(),
+                   kafka_controller_port=_free_port(), kafka_metrics_port=_free_port())
+    broker = Kafka(cfg)  # the stack's own component: its command carries kafka_agent_flag(cfg)
+    assert kafka_agent_flag(cfg) in broker.command()[0]
     broker.start(say=lambda *_: None)
     try:
         yield cfg, f"http://{cfg.host}:{cfg.kafka_metrics_port}/metrics"
