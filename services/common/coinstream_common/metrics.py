@@ -109,6 +109,20 @@ def declare_topic(topic: str) -> None:
         metric.labels(topic)
 
 
+COINGECKO_RETRY_REASONS = ("429", "5xx", "timeout", "connection", "malformed")
+_DECLARED_ENDPOINTS: set[str] = set()
+
+
+def declare_coingecko_endpoint(endpoint: str) -> None:
+    """Create an endpoint's 429 and retry series at zero, so rate() sees their first event."""
+    if endpoint in _DECLARED_ENDPOINTS:
+        return
+    _DECLARED_ENDPOINTS.add(endpoint)
+    COINGECKO_429.labels(endpoint)
+    for reason in COINGECKO_RETRY_REASONS:
+        COINGECKO_RETRIES.labels(endpoint, reason)
+
+
 def registry() -> CollectorRegistry:
     """The registry /metrics serves: aggregated across workers when multiprocess."""
     if os.environ.get(MULTIPROC_ENV):

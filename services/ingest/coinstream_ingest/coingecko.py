@@ -214,6 +214,7 @@ class CoinGeckoClient:
     ) -> Any:
         """GET with the bucket, retries and metrics; ``endpoint`` is the templated path label."""
         attempts, timeout_s = self.settings.max_attempts, self.settings.timeout_s
+        metrics.declare_coingecko_endpoint(endpoint)
         url = self.base_url + path
         last_problem, last_retry_after, reason = "no attempt made", 0.0, ""
         for attempt in range(1, attempts + 1):

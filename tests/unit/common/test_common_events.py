@@ -71,3 +71,4 @@ def test_landed_notification_wire_name():
     n = LandedNotification(batch_id=3, coins=[], min_ts=1, max_ts=2, rows=0)
     assert json.loads(n.to_json())["schema"] == "coinstream.landed.v1"
     assert LandedNotification.from_json(n.to_json()).batch_id == 3
+
