@@ -91,7 +91,14 @@ class Runner:
         interval = self.settings.lander.compact_interval_s
         next_compaction = time.monotonic() + interval
         while not self.stopping.is_set():
-            query = start_query(spark, self.settings, lander)
+            try:
+                query = start_query(spark, self.settings, lander)
+            except Exception as exc:  # the checkpoint is unreadable while HDFS is down: wait, never exit
+                metrics.LANDER_BATCHES.labels("failed").inc()
+                log.error("query could not start; retrying in %.0fs: %s", backoff, str(exc).splitlines()[0][:500])
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
             lander.query_started(str(query.id))
             metrics.LANDER_QUERY_ACTIVE.set(1)
             log.info("query %s started (run %s)", query.id, query.runId)
