@@ -157,6 +157,11 @@ def test_trino_hive_catalog_on_hdfs(kind_docs):
     assert props["hive.metastore"] == "file"
     assert props["hive.metastore.catalog.dir"] == f"hdfs://{FULL}-hdfs-namenode:9000/coinstream/metastore"
     assert props["fs.hadoop.enabled"] == "true"
+    # The same connector behaviour as the local runtime (time zone, partition registration, caches).
+    from coinstream.runtime.trino import HIVE_CATALOG_PROPERTIES
+
+    assert {k: props.get(k) for k in HIVE_CATALOG_PROPERTIES} == HIVE_CATALOG_PROPERTIES
+    assert props["fs.cache.directories"].startswith("/data/trino/")  # the pod's writable data volume
     coordinator = find(kind_docs, "Deployment", f"{FULL}-trino-coordinator")
     assert coordinator["spec"]["template"]["spec"]["containers"][0]["image"] == "docker.io/trinodb/trino:476"
     items = coordinator["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"]

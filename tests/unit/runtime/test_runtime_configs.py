@@ -104,14 +104,17 @@ def test_trino_server_config_single_node_on_the_configured_host(cfg, tmp_path):
     assert int(conf["task.concurrency"]) & (int(conf["task.concurrency"]) - 1) == 0  # a power of two
 
 
-def test_hive_catalog_keeps_metastore_on_hdfs_and_reads_timestamps_as_utc(cfg):
-    cat = trino.hive_catalog(cfg)
+def test_hive_catalog_keeps_metastore_on_hdfs_and_reads_timestamps_as_utc(cfg, tmp_path):
+    cat = trino.hive_catalog(cfg, tmp_path)
     assert cat["connector.name"] == "hive"
     assert cat["hive.metastore"] == "file"
     assert cat["hive.metastore.catalog.dir"] == "hdfs://127.0.0.9:19000/coinstream/metastore"
     assert cat["fs.hadoop.enabled"] == "true"
     assert cat["hive.parquet.time-zone"] == "UTC"
     assert cat["hive.non-managed-table-writes-enabled"] == "true"
+    # Cached file bytes live under the component's own directory, bounded in size.
+    assert cat["fs.cache.enabled"] == "true" and cat["fs.cache.directories"] == str(tmp_path / "fs-cache")
+    assert cat["fs.cache.max-sizes"].endswith("GB")
 
 
 def test_trino_warehouse_follows_the_hdfs_settings(cfg):
