@@ -157,9 +157,14 @@ class LanderSettings(_Group):
     metrics_port: int = Field(9108, ge=1, le=65535, description="Port of the job's Prometheus endpoint.")
     metrics_host: str = Field("0.0.0.0", description="Address the job's Prometheus endpoint binds.")
     compact_interval_s: float = Field(
-        900.0, ge=0, description="Seconds between compactions of finished days (0: never)."
+        60.0, ge=0, description="Seconds between compaction passes over finished days (0: never)."
     )
-    compact_min_files: int = Field(16, ge=2, description="A finished day is compacted once it has this many files.")
+    compact_min_files: int = Field(
+        2, ge=2, description="A finished day is compacted once it has this many files (each file is a Trino split)."
+    )
+    compact_max_days: int = Field(
+        16, ge=1, description="Most days one pass compacts (~0.5 s each): bounds how long landing pauses."
+    )
     compact_target_mb: int = Field(128, ge=1, description="Size of the files compaction writes.")
 
 

@@ -45,7 +45,12 @@ _TRANSIENT_NAMES = frozenset({
     "HIVE_METASTORE_ERROR",
     "HIVE_FILESYSTEM_ERROR",
     "HIVE_CANNOT_OPEN_SPLIT",
+    "HIVE_FILE_NOT_FOUND",
 })
+# A compaction swaps a day's directory between Trino listing it and reading its files: the
+# same query a moment later sees the new files. One quick retry hides that race from users.
+_RETRY_ONCE_NAMES = frozenset({"HIVE_CANNOT_OPEN_SPLIT", "HIVE_FILE_NOT_FOUND", "HIVE_FILESYSTEM_ERROR"})
+RETRY_PAUSE_S = 0.2
 _TRANSIENT_TYPES = frozenset({"INSUFFICIENT_RESOURCES", "EXTERNAL", "INTERNAL_ERROR"})
 
 
@@ -70,6 +75,10 @@ def is_transient(exc: BaseException) -> bool:
             ConnectionError,
         ),
     )
+
+
+def worth_one_retry(exc: BaseException) -> bool:
+    return isinstance(exc, trino.exceptions.TrinoQueryError) and exc.error_name in _RETRY_ONCE_NAMES
 
 
 def describe(exc: BaseException) -> str:
@@ -143,12 +152,16 @@ class TrinoGateway:
         started = time.perf_counter()
         outcome = "error"
         try:
-            with self._connection() as conn:
-                cur = conn.cursor()
-                cur.execute(statement.sql, list(statement.params) or None)
-                rows = cur.fetchall()
+            try:
+                rows = self._run(statement)
+            except Exception as exc:
+                if not worth_one_retry(exc):
+                    raise
+                log.info("retrying %s query once after %s", kind, describe(exc))
+                time.sleep(RETRY_PAUSE_S)
+                rows = self._run(statement)
             outcome = "ok"
-            return [tuple(r) for r in rows]
+            return rows
         except Exception as exc:
             if is_transient(exc):
                 outcome = "unavailable"
@@ -157,6 +170,12 @@ class TrinoGateway:
             raise
         finally:
             metrics.TRINO_QUERY_SECONDS.labels(kind, outcome).observe(time.perf_counter() - started)
+
+    def _run(self, statement: Statement) -> list[tuple]:
+        with self._connection() as conn:
+            cur = conn.cursor()
+            cur.execute(statement.sql, list(statement.params) or None)
+            return [tuple(r) for r in cur.fetchall()]
 
     def ping(self) -> tuple[bool, str]:
         """Readiness: Trino answers SELECT 1."""

@@ -27,7 +27,6 @@ log = logging.getLogger("coinstream_lander")
 
 STOP_GRACE_S = 45.0
 TRINO_WAIT_S = 900.0
-COMPACT_MAX_DAYS = 4  # per pass: bounds how long landing pauses
 
 
 def is_kafka_metrics_npe(message: str) -> bool:
@@ -144,7 +143,7 @@ class Runner:
                 return False
             s = self.settings.lander
             try:
-                done = compactor.run(int(time.time() * 1000), s.compact_min_files, max_days=COMPACT_MAX_DAYS)
+                done = compactor.run(int(time.time() * 1000), s.compact_min_files, max_days=s.compact_max_days)
             except Exception as exc:  # noqa: BLE001 - compaction is an optimisation: log, retry next time
                 log.error("compaction failed: %s", str(exc).splitlines()[0][:300])
                 return True

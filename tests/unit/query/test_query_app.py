@@ -284,3 +284,24 @@ def test_gateway_classifies_failures(exc, unavailable):
     else:
         with pytest.raises(type(exc)):
             gw.fetch(Statement("SELECT 1", ()), "t")
+
+
+def test_gateway_retries_once_when_a_compaction_swapped_files_under_the_query():
+    swapped = query_error("HIVE_FILE_NOT_FOUND", "EXTERNAL")
+    made = []
+
+    def connect(**_):
+        conn = FakeConnection(fail=swapped if not made else None)
+        made.append(conn)
+        return conn
+
+    gw = TrinoGateway(TrinoSettings(), QuerySettings(), connect=connect)
+    assert gw.fetch(Statement("SELECT 1", ()), "t") == [(1,)]
+    assert len(made) == 2 and made[0].closed  # the failed connection was dropped, the retry answered
+
+
+def test_gateway_gives_up_after_the_one_retry():
+    gw = TrinoGateway(TrinoSettings(), QuerySettings(),
+                      connect=lambda **_: FakeConnection(fail=query_error("HIVE_CANNOT_OPEN_SPLIT", "EXTERNAL")))
+    with pytest.raises(TrinoUnavailable, match="hive_cannot_open_split"):
+        gw.fetch(Statement("SELECT 1", ()), "t")
