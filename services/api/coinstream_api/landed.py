@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError
@@ -35,13 +35,19 @@ log = logging.getLogger(__name__)
 CARRY_SLACK_INTERVALS = 2
 
 
-def touches(notification: LandedNotification, portfolio: PortfolioEvent) -> bool:
-    coins = {h.coin for h in portfolio.holdings}
-    lo = portfolio.from_ - CARRY_SLACK_INTERVALS * INTERVAL_MS[portfolio.interval]
+def touches_range(notification: LandedNotification, coins: Collection[str], vs_currency: str, from_ms: int,
+                  to_ms: int, interval: str) -> bool:
+    """Whether the notification's data can change a valuation of ``coins`` over [from, to]."""
+    lo = from_ms - CARRY_SLACK_INTERVALS * INTERVAL_MS[interval]
     return any(
-        c.coin_id in coins and c.vs_currency == portfolio.vs_currency and c.max_ts >= lo and c.min_ts <= portfolio.to
+        c.coin_id in coins and c.vs_currency == vs_currency and c.max_ts >= lo and c.min_ts <= to_ms
         for c in notification.coins
     )
+
+
+def touches(notification: LandedNotification, portfolio: PortfolioEvent) -> bool:
+    return touches_range(notification, {h.coin for h in portfolio.holdings}, portfolio.vs_currency, portfolio.from_,
+                         portfolio.to, portfolio.interval)
 
 
 @dataclass(eq=False)

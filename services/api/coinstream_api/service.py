@@ -3,10 +3,10 @@
 Nothing here lives in one process only: portfolios come from Kafka
 (``PortfolioStore``), valuations from the query service, stream positions
 from the landed topic's offsets (``LandedWatcher.sequence``). What a process
-keeps for itself is a cache: complete valuations (their data cannot change
-unless a landed batch touches them, which evicts them) and the last
-valuation of each portfolio, answered marked stale when the query service is
-down.
+keeps for itself are caches: the query service's valuations and the documents
+of complete portfolios (their data cannot change unless a landed batch touches
+them, which evicts them), and the last valuation of each portfolio, answered
+marked stale when the query service is down.
 """
 
 from __future__ import annotations
@@ -33,13 +33,14 @@ from coinstream_common.web import ApiError
 from . import chart, sse
 from .landed import touches
 from .query_client import QueryRejected, QueryUnavailable
-from .state import BadValuation, PortfolioState, build_state, coin_amounts
+from .state import BadValuation, PortfolioState, build_state
 from .validation import Limits, validate_portfolio
+from .valuation_cache import ValuationCache, ValuationKey
 
 log = logging.getLogger(__name__)
 
 ID_PATTERN_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-CACHE_ENTRIES = 1000  # per process, for each of the two caches (least recently used dropped first)
+CACHE_ENTRIES = 1000  # per process, for each of the caches (least recently used dropped first)
 RETRY_MS = 3000
 
 
@@ -79,6 +80,8 @@ class PortfolioService:
         self._last: OrderedDict[str, PortfolioState] = OrderedDict()
         self._generation = 0  # bumped by every landed notification: a valuation begun before it may be outdated
         self._lock = threading.Lock()
+        self.valuations = ValuationCache(CACHE_ENTRIES, lambda: watcher.wait_ready(0))
+        watcher.add_listener(self.valuations.on_landed)
         watcher.add_listener(self._on_landed)
 
     def _now_ms(self) -> int:
@@ -140,9 +143,12 @@ class PortfolioService:
 
     # -- valuation --------------------------------------------------------
     def _compute(self, portfolio: PortfolioEvent) -> PortfolioState:
+        key = ValuationKey.of(portfolio)
         try:
-            valuation = self.query.valuation(coin_amounts(portfolio), portfolio.vs_currency, portfolio.from_,
-                                             portfolio.to, portfolio.interval)
+            # Unit holdings: the api values the lots itself (acquisitions inside the range), so one
+            # valuation of the coins serves every portfolio of them over that range.
+            valuation = self.valuations.get_or_compute(key, lambda: self.query.valuation(
+                dict.fromkeys(key.coins, 1.0), key.vs_currency, key.from_ms, key.to_ms, key.interval))
             return build_state(portfolio, valuation, self._now_ms())
         except QueryUnavailable as exc:
             raise _Unavailable(str(exc)) from None

@@ -93,13 +93,6 @@ def lots_of(portfolio: PortfolioEvent) -> list[fig.Lot]:
     return [fig.Lot(h.coin, h.amount, h.acquired_at, h.acquired_price) for h in portfolio.holdings]
 
 
-def coin_amounts(portfolio: PortfolioEvent) -> dict[str, float]:
-    amounts: dict[str, float] = {}
-    for h in portfolio.holdings:
-        amounts[h.coin] = amounts.get(h.coin, 0.0) + h.amount
-    return amounts
-
-
 class BadValuation(ValueError):
     """The query's answer does not have the contract's shape."""
 

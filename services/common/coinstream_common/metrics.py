@@ -70,6 +70,11 @@ PIPELINE_LAG_SECONDS = Gauge(
 PORTFOLIO_STREAMS_OPEN = Gauge(
     "coinstream_portfolio_streams_open", "Server-Sent Event streams open.", multiprocess_mode="livesum"
 )
+VALUATION_CACHE = Counter(
+    "coinstream_api_valuation_cache_total",
+    "Valuations answered from the api's cache (hit) or asked of the query service (miss).",
+    ["result"],
+)
 
 # The Spark lander (one driver process, no multiprocess mode).
 LANDER_BATCH_SECONDS = Histogram(
