@@ -250,7 +250,10 @@ def api() -> dict:
         *http_panels("api"),
         row("Portfolios"),
         timeseries("Portfolio streams open", [(f"sum({sel('coinstream_portfolio_streams_open', job='api')})", "streams")],
-                   width=24),
+                   width=12),
+        timeseries("Valuations: cache hits and queries", [
+            (rate("coinstream_api_valuation_cache_total", by="result", job="api"), "{{result}}"),
+        ], "reqps", "Hits are answered by the api; misses ask the query service (Trino).", width=12),
         *produce_panels("api"),
         *consume_panels("api"),
     ])
