@@ -11,6 +11,10 @@ it away, and then asserts what a user and an auditor would:
 - while the fault lasts the api answers 503 JSON or a stale-marked valuation,
   never a 500 or a stack trace.
 
+Faults: the Kafka broker killed, the Spark driver killed, the HDFS DataNode
+and Trino restarted, and the CoinGecko simulator in each of its fault modes
+(429 storm, 5xx, latency, hang past the timeout, malformed and truncated bodies).
+
 Whatever a test kills or stops is started again in a `finally` (and the
 `pipeline` fixture checks the whole stack is healthy after each test).
 """
@@ -73,6 +77,38 @@ def test_kafka_broker_killed_and_restarted_during_a_backfill(pipeline):
           f"complete {time.monotonic() - back:.1f}s after it was back; stream: {stream.kinds}")
 
 
+@pytest.mark.timeout(480)
+def test_spark_driver_killed_and_restarted_during_a_backfill(pipeline):
+    """The driver gets SIGKILL while the backfill's events are on their way to it (the precise
+    mid-batch case, a staged batch killed, is tests/integration/lander)."""
+    lander = pipeline.component("price-lander")
+    assert lander.proc.pid() is not None, "the lander was not started through the stack"
+    body = pipeline.fresh_portfolio()
+    calls = pipeline.sim_calls()
+    _doc, location = pipeline.create(body)
+    stream = pipeline.follow(location, timeout_s=COMPLETE_WITHIN_S + 180)
+    assert pipeline.wait_sim_calls("market_chart_range", calls, 60), "ingest never started the backfill"
+    try:
+        lander.proc.kill()  # SIGKILL: no graceful stop, whatever batch is running dies with it
+        killed = time.monotonic()
+        assert not lander.proc.running()
+        present = pipeline.coverage_present(body)
+        assert present is not None and present < pipeline.expected_points(body), (
+            f"the backfill had already landed ({present} points) when the driver was killed: no fault injected")
+        # Meanwhile the api still answers from what is queryable.
+        during = pipeline.get(location)
+        assert during.status_code == 200 and during.json()["completeness"]["fraction"] < 1
+    finally:
+        restarting = time.monotonic()
+        lander.start(say=_quiet)
+    back = time.monotonic()
+
+    pipeline.assert_completes_right(body, location, stream, COMPLETE_WITHIN_S)
+    pipeline.assert_exactly_once_in_trino(body)
+    print(f"driver down {restarting - killed:.1f}s, restart took {back - restarting:.1f}s, "
+          f"complete {time.monotonic() - back:.1f}s after; stream: {stream.kinds}")
+
+
 @pytest.mark.timeout(420)
 def test_hdfs_datanode_restarted_while_data_is_landing(pipeline):
     datanode = pipeline.component("hdfs-datanode")
@@ -130,8 +166,11 @@ def test_trino_restarted_while_a_portfolio_is_tracked(pipeline):
     back = time.monotonic()
     poller.stop()
     assert not poller.failures, poller.failures
-    # With Trino stopped no valuation can be fresh: every answer is the last known one, marked stale, or a 503.
-    _assert_outage_answers(poller.between(stopped, restarting), "Trino", {"stale", "503:query_unavailable"})
+    # With Trino stopped the api answers the last known valuation marked stale, or 503; or a fresh one
+    # from its valuation cache, which is exact: a batch landing meanwhile would have evicted it.
+    # Never a 500.
+    during = poller.between(stopped, restarting)
+    _assert_outage_answers(during, "Trino", {"ok", "stale", "503:query_unavailable"})
     # While Trino starts (port open, still initialising) the same holds, or it is fresh again.
     _assert_outage_answers(poller.between(restarting, back) or ["ok"], "Trino start-up",
                            {"ok", "stale", "503:query_unavailable"})
@@ -145,7 +184,7 @@ def test_trino_restarted_while_a_portfolio_is_tracked(pipeline):
     pipeline.assert_exactly_once_in_trino(body)
     print(f"trino down {restarting - stopped:.1f}s, restart {back - restarting:.1f}s, "
           f"complete {time.monotonic() - back:.1f}s later; answers while down: "
-          f"{sorted(set(poller.between(stopped, restarting)))}; stream: {stream.kinds}")
+          f"{sorted(set(during))}; stream: {stream.kinds}")
 
 
 @pytest.mark.timeout(420)
@@ -173,3 +212,32 @@ def test_coingecko_rate_limit_storm_then_server_errors_during_a_backfill(pipelin
     pipeline.assert_completes_right(body, location, stream, COMPLETE_WITHIN_S)
     pipeline.assert_exactly_once_in_trino(body)
     print(f"sim injected {storms} storm 429s and {errors} 5xx; stream: {stream.kinds}")
+
+
+# The simulator's other fault modes, each on the history endpoint for the first calls of a backfill:
+# ingest must wait, time out, or reject the body, and retry until the data is good.
+SIM_FAULTS = {
+    "latency": ({"latency_ms": 4000, "times": 2}, "latency"),  # slow, within ingest's 10 s timeout
+    "hang": ({"hang_s": 14, "times": 1}, "hang"),  # past the timeout: ingest gives up and retries
+    "malformed": ({"malformed": True, "times": 2}, "malformed"),  # 200 whose body is not JSON
+    "truncated": ({"truncated": True, "times": 2}, "truncated"),  # 200 cut halfway, connection closed
+}
+
+
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("mode", sorted(SIM_FAULTS))
+def test_coingecko_fault_mode_during_a_backfill(pipeline, mode):
+    spec, kind = SIM_FAULTS[mode]
+    body = pipeline.fresh_portfolio()
+    before = pipeline.sim_stats()["faults"].get("market_chart_range", {}).get(kind, 0)
+    try:
+        pipeline.sim_fault(endpoint="market_chart_range", **spec)
+        _doc, location = pipeline.create(body)
+        stream = pipeline.follow(location, timeout_s=COMPLETE_WITHIN_S + 120)
+        pipeline.assert_completes_right(body, location, stream, COMPLETE_WITHIN_S)
+    finally:
+        pipeline.sim_clear_faults()
+    injected = pipeline.sim_stats()["faults"].get("market_chart_range", {}).get(kind, 0) - before
+    assert injected >= 1, f"no {kind} fault reached ingest"
+    pipeline.assert_exactly_once_in_trino(body)
+    print(f"sim injected {injected} x {kind}; stream: {stream.kinds}")
