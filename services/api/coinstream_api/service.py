@@ -80,7 +80,7 @@ class PortfolioService:
         self._last: OrderedDict[str, PortfolioState] = OrderedDict()
         self._generation = 0  # bumped by every landed notification: a valuation begun before it may be outdated
         self._lock = threading.Lock()
-        self.valuations = ValuationCache(CACHE_ENTRIES, lambda: watcher.wait_ready(0))
+        self.valuations = ValuationCache(settings.valuation_cache_cells, lambda: watcher.wait_ready(0))
         watcher.add_listener(self.valuations.on_landed)
         watcher.add_listener(self._on_landed)
 

@@ -144,6 +144,9 @@ class ApiSettings(_Group):
     )
     max_points: int = Field(20000, ge=1, description="Most valuation points (range / interval) one portfolio may have.")
     query_timeout_s: float = Field(30.0, gt=0, description="Timeout of one call to the query service.")
+    valuation_cache_cells: int = Field(
+        200_000, ge=0, description="Coin x point cells of valuations each api process keeps (~450 bytes each; 0: none)."
+    )
 
 
 class LanderSettings(_Group):

@@ -104,3 +104,20 @@ def test_portfolios_of_the_same_coins_and_range_share_one_query(harness):
     h.watcher.deliver(landed("bitcoin", h.T0, h.T0), 1)
     h.post(h.body())
     assert h.query.calls == 2
+
+
+def test_the_cache_is_bounded_by_coin_x_point_cells():
+    cache = ValuationCache(100, lambda: True)
+
+    def points(n):
+        return lambda: {"points": [{}] * n}
+
+    year = ValuationKey(tuple(f"c{i}" for i in range(10)), "usd", T0, T0 + 364 * DAY, "daily")
+    cache.get_or_compute(year, points(365))  # 3,650 cells: more than the whole budget
+    assert len(cache) == 0 and cache.cells == 0
+    small = [ValuationKey((f"c{i}", "d"), "usd", T0, T0 + 19 * DAY, "daily") for i in range(3)]
+    for key in small:
+        cache.get_or_compute(key, points(20))  # 40 cells each: the third pushes the first out
+    assert len(cache) == 2 and cache.cells == 80
+    cache.on_landed(landed("d", T0, T0))
+    assert len(cache) == 0 and cache.cells == 0
