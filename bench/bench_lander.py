@@ -23,12 +23,10 @@ import threading
 import time
 import uuid
 
-import requests
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient
 
 from coinstream.runtime.config import LocalSettings
-from coinstream.runtime.lander import PriceLander, isolated_env
+from coinstream.runtime.lander import PriceLander, isolated_env, remove_isolated
 from coinstream.runtime.stack import Stack
 from coinstream.runtime.trino import run_query
 from coinstream_common.events import LandedNotification, PriceEvent
@@ -78,22 +76,7 @@ class Bench:
         return time.monotonic() - started
 
     def teardown(self) -> None:
-        self.lander.stop()
-        for sql in (f"DROP TABLE IF EXISTS hive.{self.schema}.coin_prices", f"DROP SCHEMA IF EXISTS hive.{self.schema}"):
-            try:
-                self.query(sql)
-            except Exception:  # noqa: BLE001 - best effort
-                pass
-        topics = [self.topic, self.env["COINSTREAM_TOPIC_PRICES_DLQ"], self.landed_topic]
-        admin = AdminClient({"bootstrap.servers": self.cfg.kafka_bootstrap})  # alive until the futures are done
-        for future in admin.delete_topics(topics).values():
-            try:
-                future.result(timeout=15)
-            except Exception:  # noqa: BLE001 - best effort
-                pass
-        requests.delete(
-            f"http://{self.cfg.host}:{self.cfg.hdfs_namenode_http_port}/webhdfs/v1/coinstream/isolated/{self.run}",
-            params={"op": "DELETE", "recursive": "true", "user.name": "coinstream"}, timeout=10)
+        remove_isolated(self.lander, self.run)
 
     # -- warm-up: the first batch of a fresh JVM is several times slower -----------
     def warm_up(self, timeout_s: float = 90.0) -> float:

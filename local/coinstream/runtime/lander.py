@@ -158,3 +158,37 @@ def isolated_env(cfg, run: str, metrics_port: int) -> dict[str, str]:
         "COINSTREAM_TRINO_SCHEMA": f"lander_{run}",
         "COINSTREAM_LANDER_METRICS_PORT": str(metrics_port),
     }
+
+
+def remove_isolated(lander: PriceLander, run: str) -> None:
+    """Stop an isolated lander and drop all it made: table and schema, topics, HDFS tree, local home.
+
+    Best effort: a test or benchmark calls it on its way out, whatever state it left.
+    """
+    import shutil
+
+    from confluent_kafka.admin import AdminClient
+
+    from .trino import run_query
+
+    cfg, env = lander.cfg, lander.env_overrides
+    lander.stop()
+    schema = env["COINSTREAM_TRINO_SCHEMA"]
+    for sql in (f"DROP TABLE IF EXISTS hive.{schema}.coin_prices", f"DROP SCHEMA IF EXISTS hive.{schema}"):
+        try:
+            run_query(cfg.host, cfg.trino_port, "coinstream-cleanup", sql, timeout_s=30)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    topics = [env[k] for k in ("COINSTREAM_TOPIC_PRICES", "COINSTREAM_TOPIC_PRICES_DLQ", "COINSTREAM_TOPIC_PRICES_LANDED")]
+    admin = AdminClient({"bootstrap.servers": cfg.kafka_bootstrap})  # alive until the futures are done
+    for future in admin.delete_topics(topics).values():
+        try:
+            future.result(timeout=15)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    try:
+        requests.delete(f"http://{cfg.host}:{cfg.hdfs_namenode_http_port}/webhdfs/v1/coinstream/isolated/{run}",
+                        params={"op": "DELETE", "recursive": "true", "user.name": "coinstream"}, timeout=10)
+    except requests.RequestException:
+        pass
+    shutil.rmtree(lander.home, ignore_errors=True)

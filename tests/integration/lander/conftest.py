@@ -17,9 +17,8 @@ import requests
 import trino
 import trino.exceptions
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient
 
-from coinstream.runtime.lander import PriceLander, isolated_env
+from coinstream.runtime.lander import PriceLander, isolated_env, remove_isolated
 from coinstream_common.kafka import TopicSpec, ensure_topics
 from coinstream_common.settings import KafkaSettings
 
@@ -135,26 +134,6 @@ def lander(kafka_bootstrap, hdfs_uri, trino_port, session_stack):
         component.start(say=lambda *_: None)
         yield handle
     finally:
-        component.stop()
-        cleanup(handle, topics)
+        remove_isolated(component, run)
 
 
-def cleanup(handle: IsolatedLander, topics: list[str]) -> None:
-    """Drop what the isolated lander created: table, schema, topics, HDFS directory."""
-    cfg = handle.cfg
-    for sql in (f"DROP TABLE IF EXISTS hive.{handle.schema}.coin_prices", f"DROP SCHEMA IF EXISTS hive.{handle.schema}"):
-        try:
-            handle.query(sql)
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-    admin = AdminClient({"bootstrap.servers": cfg.kafka_bootstrap})  # kept alive until the futures are done
-    for future in admin.delete_topics(topics).values():
-        try:
-            future.result(timeout=15)
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-    requests.delete(
-        f"http://{cfg.host}:{cfg.hdfs_namenode_http_port}/webhdfs/v1/coinstream/isolated/{handle.run}",
-        params={"op": "DELETE", "recursive": "true", "user.name": "coinstream"},
-        timeout=10,
-    )
