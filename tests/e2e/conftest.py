@@ -123,6 +123,25 @@ def seeded_values(body: dict) -> tuple[list[int], list[float]]:
     return grid, [sum(h["amount"] * price_at(h["coin"], "usd", t) for h in body["holdings"]) for t in grid]
 
 
+def fresh_portfolio(query_url: str) -> dict:
+    """Coins and days nothing has landed for yet (the state directory survives runs)."""
+    rng = random.Random()
+    today = int(time.time() * 1000) // DAY * DAY
+    candidates = [c for c, coin in COINS.items() if parse_instant(coin.genesis) < today - 400 * DAY]
+    for _ in range(20):
+        coins = rng.sample(candidates, COINS_PER_PORTFOLIO)
+        start = today - rng.randint(30, 330) * DAY
+        body = {"vs_currency": "usd", "from": to_iso(start), "to": to_iso(start + (DAYS - 1) * DAY),
+                "interval": "daily",
+                "holdings": [{"coin": c, "amount": round(rng.uniform(0.5, 50), 3)} for c in coins]}
+        cov = requests.get(f"{query_url}/v1/coverage", timeout=30, params={
+            "coins": ",".join(coins), "vs_currency": "usd", "from": body["from"], "to": body["to"],
+            "interval": "daily"}).json()
+        if cov["present"] == 0:
+            return body
+    pytest.fail("could not find coin-days without data after 20 tries")
+
+
 class Pipeline:
     """The running stack as the fault tests see it."""
 
@@ -173,22 +192,7 @@ class Pipeline:
 
     # -- portfolios -------------------------------------------------------------
     def fresh_portfolio(self) -> dict:
-        """Coins and days nothing has landed for yet (the state directory survives runs)."""
-        rng = random.Random()
-        today = int(time.time() * 1000) // DAY * DAY
-        candidates = [c for c, coin in COINS.items() if parse_instant(coin.genesis) < today - 400 * DAY]
-        for _ in range(20):
-            coins = rng.sample(candidates, COINS_PER_PORTFOLIO)
-            start = today - rng.randint(30, 330) * DAY
-            body = {"vs_currency": "usd", "from": to_iso(start), "to": to_iso(start + (DAYS - 1) * DAY),
-                    "interval": "daily",
-                    "holdings": [{"coin": c, "amount": round(rng.uniform(0.5, 50), 3)} for c in coins]}
-            cov = requests.get(f"{self.query}/v1/coverage", timeout=30, params={
-                "coins": ",".join(coins), "vs_currency": "usd", "from": body["from"], "to": body["to"],
-                "interval": "daily"}).json()
-            if cov["present"] == 0:
-                return body
-        pytest.fail("could not find coin-days without data after 20 tries")
+        return fresh_portfolio(self.query)
 
     def create(self, body: dict) -> tuple[dict, str]:
         """POST the portfolio; it must be accepted at once (202) with data missing."""
@@ -227,7 +231,22 @@ class Pipeline:
         except requests.RequestException:
             return None
 
+    def start_backfill(self, follow_s: float) -> tuple[dict, str, Stream]:
+        """A fresh portfolio created (202), its stream followed, and ingest fetching its history."""
+        body = self.fresh_portfolio()
+        calls = self.sim_calls()
+        _doc, location = self.create(body)
+        stream = self.follow(location, timeout_s=follow_s)
+        assert self.wait_sim_calls("market_chart_range", calls, 60), "ingest never started the backfill"
+        return body, location, stream
+
     # -- checks -------------------------------------------------------------
+    def assert_not_landed_yet(self, body: dict, when: str) -> None:
+        """The fault comes before the backfill landed, or it tests nothing."""
+        present = self.coverage_present(body)
+        assert present is not None and present < self.expected_points(body), (
+            f"the backfill had already landed ({present} points) {when}: no fault injected")
+
     def assert_completes_right(self, body: dict, location: str, stream: Stream, timeout_s: float) -> None:
         """The stream ends with `complete`, and the portfolio's figures equal the seeded prices'."""
         kinds = stream.wait(timeout_s)

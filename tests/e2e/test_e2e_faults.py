@@ -47,20 +47,14 @@ def _assert_outage_answers(answers: list[str], what: str, allowed: set[str]) -> 
 def test_kafka_broker_killed_and_restarted_during_a_backfill(pipeline):
     kafka = pipeline.component("kafka")
     assert kafka.proc.pid() is not None, "kafka was not started through the stack: its process cannot be killed"
-    body = pipeline.fresh_portfolio()
-    calls = pipeline.sim_calls()
-    _doc, location = pipeline.create(body)
-    stream = pipeline.follow(location, timeout_s=COMPLETE_WITHIN_S + 120)
-    assert pipeline.wait_sim_calls("market_chart_range", calls, 60), "ingest never started the backfill"
+    body, location, stream = pipeline.start_backfill(follow_s=COMPLETE_WITHIN_S + 120)
 
     poller = pipeline.poller(location)
     try:
         kafka.proc.kill()  # SIGKILL: no controlled shutdown, no flush
         killed = time.monotonic()
         assert not kafka.proc.running()
-        present = pipeline.coverage_present(body)
-        assert present is not None and present < pipeline.expected_points(body), (
-            f"the backfill had already landed ({present} points) when Kafka was killed: no fault injected")
+        pipeline.assert_not_landed_yet(body, "when Kafka was killed")
         time.sleep(KAFKA_DOWN_S)
     finally:
         restarting = time.monotonic()
@@ -83,18 +77,12 @@ def test_spark_driver_killed_and_restarted_during_a_backfill(pipeline):
     mid-batch case, a staged batch killed, is tests/integration/lander)."""
     lander = pipeline.component("price-lander")
     assert lander.proc.pid() is not None, "the lander was not started through the stack"
-    body = pipeline.fresh_portfolio()
-    calls = pipeline.sim_calls()
-    _doc, location = pipeline.create(body)
-    stream = pipeline.follow(location, timeout_s=COMPLETE_WITHIN_S + 180)
-    assert pipeline.wait_sim_calls("market_chart_range", calls, 60), "ingest never started the backfill"
+    body, location, stream = pipeline.start_backfill(follow_s=COMPLETE_WITHIN_S + 180)
     try:
         lander.proc.kill()  # SIGKILL: no graceful stop, whatever batch is running dies with it
         killed = time.monotonic()
         assert not lander.proc.running()
-        present = pipeline.coverage_present(body)
-        assert present is not None and present < pipeline.expected_points(body), (
-            f"the backfill had already landed ({present} points) when the driver was killed: no fault injected")
+        pipeline.assert_not_landed_yet(body, "when the driver was killed")
         # Meanwhile the api still answers from what is queryable.
         during = pipeline.get(location)
         assert during.status_code == 200 and during.json()["completeness"]["fraction"] < 1
@@ -113,16 +101,10 @@ def test_spark_driver_killed_and_restarted_during_a_backfill(pipeline):
 def test_hdfs_datanode_restarted_while_data_is_landing(pipeline):
     datanode = pipeline.component("hdfs-datanode")
     assert datanode.proc.pid() is not None, "the DataNode was not started through the stack"
-    body = pipeline.fresh_portfolio()
-    calls = pipeline.sim_calls()
-    _doc, location = pipeline.create(body)
-    stream = pipeline.follow(location, timeout_s=COMPLETE_WITHIN_S + 120)
-    assert pipeline.wait_sim_calls("market_chart_range", calls, 60), "ingest never started the backfill"
+    body, location, stream = pipeline.start_backfill(follow_s=COMPLETE_WITHIN_S + 120)
 
     # Checked before the stop: with the DataNode gone the query service waits for HDFS timeouts.
-    present = pipeline.coverage_present(body)
-    assert present is not None and present < pipeline.expected_points(body), (
-        f"the backfill had already landed ({present} points) before the DataNode stopped: no fault injected")
+    pipeline.assert_not_landed_yet(body, "before the DataNode stopped")
     poller = pipeline.poller(location)
     try:
         stopping = time.monotonic()

@@ -8,69 +8,24 @@ figures equal what the simulator's seeded prices imply.
 
 from __future__ import annotations
 
-import json
-import random
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
 import requests
 
-from coingecko_sim.catalog import COINS
-from coingecko_sim.prices import price_at
-from coinstream_common.timeutil import INTERVAL_MS, parse_instant, to_iso
+from coinstream_common.timeutil import to_iso
+
+from .conftest import fresh_portfolio, parse_sse, seeded_values
 
 pytestmark = pytest.mark.e2e
 KEY = {"X-API-Key": "dev-key"}
-DAY = INTERVAL_MS["daily"]
-
-
-def _fresh_portfolio(cfg) -> dict:
-    """Coins and days with no landed data (the state directory survives runs)."""
-    rng = random.Random()
-    query = f"http://{cfg.host}:{cfg.query_port}"
-    today = int(time.time() * 1000) // DAY * DAY
-    candidates = [c for c, coin in COINS.items() if parse_instant(coin.genesis) < today - 400 * DAY]
-    for _ in range(20):
-        coins = rng.sample(candidates, 3)
-        start = today - rng.randint(30, 330) * DAY
-        body = {"vs_currency": "usd", "from": to_iso(start), "to": to_iso(start + 9 * DAY), "interval": "daily",
-                "holdings": [{"coin": c, "amount": round(rng.uniform(0.5, 50), 3)} for c in coins]}
-        cov = requests.get(f"{query}/v1/coverage", params={"coins": ",".join(coins), "vs_currency": "usd",
-                                                           "from": body["from"], "to": body["to"],
-                                                           "interval": "daily"}, timeout=30).json()
-        if cov["present"] == 0:
-            return body
-    pytest.fail("could not find coin-days without data after 20 tries")
-
-
-def _sse(resp):
-    """Yield (event, id, data) from a streaming response."""
-    event, ident, data = "message", None, []
-    for raw in resp.iter_lines(decode_unicode=True):
-        if raw is None:
-            continue
-        if raw == "":
-            if data:
-                yield event, ident, json.loads("\n".join(data))
-            event, ident, data = "message", None, []
-        elif raw.startswith(":"):
-            continue
-        else:
-            field, _, value = raw.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field == "event":
-                event = value
-            elif field == "id":
-                ident = value
-            elif field == "data":
-                data.append(value)
 
 
 def test_portfolio_backfills_streams_to_complete_and_matches_seeded_prices(whole_stack):
     cfg = whole_stack
     api = f"http://{cfg.host}:{cfg.api_port}"
-    body = _fresh_portfolio(cfg)
+    body = fresh_portfolio(f"http://{cfg.host}:{cfg.query_port}")
 
     started = time.monotonic()
     created = requests.post(f"{api}/v1/portfolios", json=body, headers=KEY, timeout=30)
@@ -85,12 +40,12 @@ def test_portfolio_backfills_streams_to_complete_and_matches_seeded_prices(whole
     with requests.get(f"{api}{location}/stream", headers=KEY, stream=True, timeout=(10, 120)) as resp:
         assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
         deadline = time.monotonic() + 300
-        for event in _sse(resp):
+        for event in parse_sse(resp.iter_lines(decode_unicode=True), []):
             events.append(event)
             if event[0] in ("complete", "timeout") or time.monotonic() > deadline:
                 break
         # After `complete` the server ends the stream: nothing more arrives.
-        assert list(_sse(resp)) == []
+        assert list(parse_sse(resp.iter_lines(decode_unicode=True), [])) == []
     kinds = [e[0] for e in events]
     assert kinds[-1] == "complete", f"stream ended with {kinds[-1]} after {kinds}"
     assert "update" in kinds
@@ -101,9 +56,7 @@ def test_portfolio_backfills_streams_to_complete_and_matches_seeded_prices(whole
     assert final["status"] == "complete" and final["completeness"]["fraction"] == 1
 
     # Independent computation from the simulator's seeded prices.
-    start_ms = parse_instant(body["from"])
-    grid = [start_ms + i * DAY for i in range(10)]
-    values = [sum(h["amount"] * price_at(h["coin"], "usd", t) for h in body["holdings"]) for t in grid]
+    grid, values = seeded_values(body)
     points = final["valuation"]["points"]
     assert [p["ts"] for p in points] == [to_iso(t) for t in grid]
     for got, want in zip(points, values):
