@@ -29,6 +29,10 @@ STOP_GRACE_S = 45.0
 TRINO_WAIT_S = 900.0
 
 
+def first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+
+
 def is_kafka_metrics_npe(message: str) -> bool:
     """Spark 4.1.1's Kafka source fails progress reporting of the first batch after a restart
     that re-runs an uncommitted batch (SPARK-55271): after the commit, so nothing is lost."""
@@ -93,10 +97,7 @@ class Runner:
             try:
                 query = start_query(spark, self.settings, lander)
             except Exception as exc:  # the checkpoint is unreadable while HDFS is down: wait, never exit
-                metrics.LANDER_BATCHES.labels("failed").inc()
-                log.error("query could not start; retrying in %.0fs: %s", backoff, str(exc).splitlines()[0][:500])
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 60.0)
+                backoff = self._back_off(backoff, "query could not start; retrying", exc)
                 continue
             lander.query_started(str(query.id))
             metrics.LANDER_QUERY_ACTIVE.set(1)
@@ -119,15 +120,18 @@ class Runner:
             if self.stopping.is_set():
                 self._stop_gracefully(query, lander)
                 return
-            reason = str(failure).splitlines()[0][:500] if failure else "unknown"
-            if is_kafka_metrics_npe(reason) and lander.run_last_batch is not None:
+            if failure and is_kafka_metrics_npe(first_line(failure)) and lander.run_last_batch is not None:
                 log.warning("Kafka source progress bug after a re-run batch (SPARK-55271, fixed after 4.1.1): "
                             "the batch is committed; restarting the query")
                 continue
-            metrics.LANDER_BATCHES.labels("failed").inc()
-            log.error("query failed; restarting from the checkpoint in %.0fs: %s", backoff, reason)
-            self.stopping.wait(backoff)
-            backoff = min(backoff * 2, 60.0)
+            backoff = self._back_off(backoff, "query failed; restarting from the checkpoint", failure)
+
+    def _back_off(self, backoff: float, what: str, failure: BaseException | None) -> float:
+        """Count and log a failed run, wait ``backoff`` (or until stopped), return the next, doubled to 60 s."""
+        metrics.LANDER_BATCHES.labels("failed").inc()
+        log.error("%s in %.0fs: %s", what, backoff, first_line(failure) if failure else "unknown")
+        self.stopping.wait(backoff)
+        return min(backoff * 2, 60.0)
 
     def _compact(self, lander: BatchLander, compactor: Compactor, progress: ProgressMetrics) -> bool:
         """Compact finished days between two batches; False when not possible right now.
