@@ -78,8 +78,10 @@ class PortfolioService:
         )
         self._complete: OrderedDict[str, Cached] = OrderedDict()
         self._last: OrderedDict[str, PortfolioState] = OrderedDict()
-        self._generation = 0  # bumped by every landed notification: a valuation begun before it may be outdated
         self._lock = threading.Lock()
+        # Its generation, bumped by every landed notification, also guards the complete-document cache:
+        # a valuation begun before a notification may be outdated. Registered first, so it is bumped
+        # before _on_landed evicts.
         self.valuations = ValuationCache(settings.valuation_cache_cells, lambda: watcher.wait_ready(0))
         watcher.add_listener(self.valuations.on_landed)
         watcher.add_listener(self._on_landed)
@@ -166,7 +168,7 @@ class PortfolioService:
             self._last.move_to_end(pid)
             while len(self._last) > CACHE_ENTRIES:
                 self._last.popitem(last=False)
-            if state.complete and (generation is None or generation == self._generation):
+            if state.complete and (generation is None or generation == self.valuations.generation):
                 cached = Cached(state, encode_json(state.document()))
                 self._complete[pid] = cached
                 while len(self._complete) > CACHE_ENTRIES:
@@ -179,7 +181,6 @@ class PortfolioService:
             touched = [pid for pid, c in self._complete.items() if touches(note, c.state.portfolio)]
             for pid in touched:
                 del self._complete[pid]
-            self._generation += 1
 
     def current(self, portfolio: PortfolioEvent) -> tuple[PortfolioState, bool, Cached | None]:
         """(state, stale, cache entry): recomputed now unless complete and untouched since."""
@@ -189,7 +190,7 @@ class PortfolioService:
                 if portfolio.id in self._complete:
                     self._complete.move_to_end(portfolio.id)
             return cached.state, False, cached
-        generation = self._generation
+        generation = self.valuations.generation
         try:
             state = self._compute(portfolio)
         except _Unavailable as exc:
@@ -228,7 +229,7 @@ class PortfolioService:
             must_check, first, last_write = True, True, time.monotonic()
             while True:
                 if must_check or pending is not None:
-                    generation = self._generation
+                    generation = self.valuations.generation
                     try:
                         state = self._compute(portfolio)
                     except _Unavailable as exc:

@@ -96,6 +96,11 @@ class ValuationCache:
                 self._drop(key)
             self._generation += 1
 
+    @property
+    def generation(self) -> int:
+        """How many landed notifications this process has read (a valuation begun at an older one may be outdated)."""
+        return self._generation
+
     def __len__(self) -> int:
         return len(self._items)
 
