@@ -13,17 +13,20 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import sys
 import time
 
 import requests
 from coinstream_common.settings import LanderSettings, load
+from confluent_kafka.admin import AdminClient
 
 from . import fetch
 from .component import Component, Health
 from .java import find_java_home
 from .services import service_env
+from .trino import run_query
 
 SPARK_VERSION = "4.1.1"  # = the pyspark pin in pyproject.toml
 KAFKA_CONNECTOR = [
@@ -165,12 +168,6 @@ def remove_isolated(lander: PriceLander, run: str) -> None:
 
     Best effort: a test or benchmark calls it on its way out, whatever state it left.
     """
-    import shutil
-
-    from confluent_kafka.admin import AdminClient
-
-    from .trino import run_query
-
     cfg, env = lander.cfg, lander.env_overrides
     lander.stop()
     schema = env["COINSTREAM_TRINO_SCHEMA"]
