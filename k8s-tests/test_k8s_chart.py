@@ -48,7 +48,7 @@ def test_helm_is_built_for_a_current_kubernetes(helm_bin, tmp_path):
     assert int(yaml.safe_load(result.stdout)["version"].rstrip("+")) >= 30
 
 
-# Every component of issue 6, as (kind, name) in the kind rendering.
+# Every component of the data path, as (kind, name) in the kind rendering.
 KIND_COMPONENTS = [
     *[(k, f"{FULL}-{svc}") for svc in ("api", "ingest", "query", "coingecko-sim")
       for k in ("Deployment", "Service", "ServiceAccount")],

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.unit
 FULL = render.RELEASE
 
 
-def test_shared_crds_are_found():
+def test_the_operators_crds_are_found():
     kinds = {k for _v, k in schemas.crd_validators()}
     assert {"Kafka", "KafkaNodePool", "KafkaTopic", "SparkApplication", "ServiceMonitor", "PodMonitor",
             "PrometheusRule"} <= kinds
@@ -66,12 +66,6 @@ def test_an_unknown_kind_is_an_error():
     errors = schemas.validate({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
                               render.KUBE_VERSION)
     assert errors and "no schema" in errors[0]
-
-
-def test_missing_shared_crds_fail_clearly(monkeypatch, tmp_path):
-    monkeypatch.setenv(schemas.CRD_ENV, str(tmp_path / "nowhere"))
-    with pytest.raises(FileNotFoundError, match="shared/crds"):
-        schemas.crds_dir()
 
 
 WRONG_TYPES = [

@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 import yaml
-from k8slib import dockerfiles, render, schemas
+from k8slib import dockerfiles, render
+
+from coinstream import crds
 from k8slib.render import REPO
 from k8slib.tilt import arg, calls, run_check
 
@@ -49,14 +51,11 @@ def test_tiltfile_installs_the_operators_from_the_script(tilt):
     for operator in ("ingress-nginx", "strimzi", "spark-operator", "kube-prometheus-stack"):
         assert names[operator]["kwargs"]["cmd"].startswith("scripts/install-operators.sh --kind ")
     script = (REPO / "scripts" / "install-operators.sh").read_text()
-    crds = sorted(p.name for p in schemas.crds_dir().iterdir() if p.is_dir())
-    assert crds
-    for folder in crds:  # e.g. strimzi-1.2.0: the operator versions match the CRDs validated against
-        project, version = folder.rsplit("-", 1)
-        if project == "prometheus-operator":
-            assert "KUBE_PROMETHEUS_STACK_VERSION=88.0.0" in script  # the release shipping operator 0.93.0
-        else:
-            assert f"{project.upper().replace('-', '_')}_VERSION={version}" in script
+    # The operator versions match the CRDs validated against.
+    assert f"STRIMZI_VERSION={crds.STRIMZI_VERSION}\n" in script
+    assert f"SPARK_OPERATOR_VERSION={crds.SPARK_OPERATOR_VERSION}\n" in script
+    assert crds.PROMETHEUS_OPERATOR_VERSION == "0.93.0"
+    assert "KUBE_PROMETHEUS_STACK_VERSION=88.0.0\n" in script  # the release shipping operator 0.93.0
 
 
 def test_tiltfile_builds_every_image_the_chart_uses(tilt):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The operators coinstream's chart needs, from their official Helm charts, at the
-# versions whose CRDs the k8s-tests validate against (../shared/crds):
+# versions whose CRDs the k8s-tests validate against (python -m coinstream.crds):
 #   strimzi            Strimzi cluster operator 1.2.0 (kafka.strimzi.io/v1), namespace strimzi
 #   spark-operator     Kubeflow spark-operator 2.5.2 (sparkoperator.k8s.io/v1beta2), namespace spark-operator
 #   monitoring         kube-prometheus-stack 88.0.0 (prometheus-operator 0.93.0, Prometheus, Grafana

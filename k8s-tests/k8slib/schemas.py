@@ -2,7 +2,7 @@
 
 Built-in kinds: the strict JSON schemas that the kubernetes-validate package bundles
 (unknown fields are errors). Custom resources: the ``openAPIV3Schema`` of the exact
-CRDs the chart targets (../shared/crds), turned into JSON Schema with unknown fields
+CRDs the chart targets (fetched and cached by ``coinstream.crds``), turned into JSON Schema with unknown fields
 forbidden wherever the CRD does not say ``x-kubernetes-preserve-unknown-fields``.
 CEL rules (``x-kubernetes-validations``) are not evaluated.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 from pathlib import Path
 
 import jsonschema
@@ -20,21 +19,7 @@ import kubernetes_validate
 import yaml
 from referencing import Registry, Resource
 
-from .render import REPO
-
-CRD_ENV = "COINSTREAM_SHARED_CRDS"
-
-
-def crds_dir() -> Path:
-    """../shared/crds beside the repository, or $COINSTREAM_SHARED_CRDS."""
-    configured = os.environ.get(CRD_ENV)
-    path = Path(configured) if configured else REPO.parent / "shared" / "crds"
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"CRD definitions not found at {path}: the checkout needs shared/ beside it "
-            f"(<repo>/../shared/crds) or {CRD_ENV} pointing at a copy"
-        )
-    return path
+from coinstream import crds
 
 
 # ---- built-in kinds -------------------------------------------------------------
@@ -70,11 +55,34 @@ def builtin_validator(version: str, api_version: str, kind: str):
 
 # ---- custom resources -------------------------------------------------------------
 
+class _CrdLoader(yaml.SafeLoader):
+    """YAML 1.1 reads a bare ``=`` as the obsolete value tag; the API server (YAML 1.2) reads a string."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
+
+
+@functools.lru_cache(maxsize=None)
+def _fetched_crds() -> tuple[tuple[Path, ...], str]:
+    """Fetched once per session; a failure too, so every test says it at once."""
+    try:
+        return tuple(crds.ensure()), ""
+    except crds.FetchError as exc:
+        return (), str(exc)
+
+
+def crd_folders() -> tuple[Path, ...]:
+    folders, error = _fetched_crds()
+    if error:
+        raise crds.ArtifactUnavailable(f"the operators' CRDs are not available: {error}")
+    return folders
+
+
 def _python_regex(pattern: str) -> str:
     """Go (RE2) allows a global flag group anywhere, e.g. ^(?i)x; Python wants it first."""
     for flags in ("(?i)", "(?s)", "(?m)"):
-        if flags in pattern and not pattern.startswith(flags):
-            pattern = flags + pattern.replace(flags, "", 1)
+        if flags in pattern:
+            pattern = flags + pattern.replace(flags, "")
     return pattern
 
 
@@ -113,10 +121,11 @@ def openapi_to_jsonschema(node, top: bool = True):
 
 @functools.lru_cache(maxsize=None)
 def crd_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
-    """(apiVersion, kind) -> validator, for every served version of every CRD in the shared folder."""
+    """(apiVersion, kind) -> validator, for every served version of every CRD of the chart's operators."""
     found = {}
-    for path in sorted(crds_dir().rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+    folders = crd_folders()
+    for path in sorted(p for folder in folders for p in folder.glob("*.yaml")):
+        for doc in yaml.load_all(path.read_text(), Loader=_CrdLoader):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue
             group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
@@ -127,7 +136,7 @@ def crd_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
                 jsonschema.Draft202012Validator.check_schema(schema)
                 found[(f"{group}/{version['name']}", kind)] = jsonschema.Draft202012Validator(schema)
     if not found:
-        raise FileNotFoundError(f"no CustomResourceDefinition under {crds_dir()}")
+        raise FileNotFoundError(f"no CustomResourceDefinition under {', '.join(map(str, folders))}")
     return found
 
 
@@ -139,7 +148,7 @@ def validate(doc: dict, version: str) -> list[str]:
     name = f"{kind}/{doc.get('metadata', {}).get('name', '?')}"
     validator = crd_validators().get((api_version, kind)) or builtin_validator(version, api_version, kind)
     if validator is None:
-        return [f"{name}: no schema for {api_version} {kind} (neither Kubernetes {version} nor ../shared/crds)"]
+        return [f"{name}: no schema for {api_version} {kind} (neither Kubernetes {version} nor the operators' CRDs)"]
     return [
         f"{name}: {'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}"
         for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))

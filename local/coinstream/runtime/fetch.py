@@ -118,7 +118,8 @@ def _install(dest: Path, fill) -> Path:
     return dest
 
 
-def _with_retries(label: str, dest: Path, fill, attempts: int = 3) -> Path:
+def cached(label: str, dest: Path, fill, attempts: int = 3, final: tuple[type[Exception], ...] = ()) -> Path:
+    """``dest`` as ``fill(tmpdir)`` makes it, unless a verified copy is cached; ``final`` errors are not retried."""
     if verify(dest):
         return dest
     if dest.exists():
@@ -128,10 +129,13 @@ def _with_retries(label: str, dest: Path, fill, attempts: int = 3) -> Path:
     for attempt in range(1, attempts + 1):
         try:
             return _install(dest, fill)
+        except final:
+            raise
         except FetchError as exc:
             last = exc
             sys.stderr.write(f"  attempt {attempt}/{attempts} failed: {exc}\n")
-            time.sleep(min(2**attempt, 10))
+            if attempt < attempts:
+                time.sleep(min(2**attempt, 10))
     raise FetchError(str(last))
 
 
@@ -153,7 +157,7 @@ def jars(label: str, dest: Path, coordinates: list[str], transitive: bool = True
         if not any(tmp.glob("*.jar")):
             raise FetchError(f"no jars resolved for {label}")
 
-    return _with_retries(label, dest, fill)
+    return cached(label, dest, fill)
 
 
 def archive(label: str, dest: Path, coordinate: str, strip_top: bool = True) -> Path:
@@ -170,7 +174,7 @@ def archive(label: str, dest: Path, coordinate: str, strip_top: bool = True) -> 
         _unpack(files[0], tmp, strip_top)
         shutil.rmtree(work)
 
-    return _with_retries(label, dest, fill)
+    return cached(label, dest, fill)
 
 
 def _unpack(path: Path, into: Path, strip_top: bool) -> None:

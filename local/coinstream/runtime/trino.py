@@ -1,6 +1,6 @@
 """Trino 476 as one local process: coordinator and worker, Hive catalog on HDFS.
 
-Maven Central carries Trino up to 476 (RUNTIMES.md). The Hive plugin reads
+Maven Central carries Trino up to 476. The Hive plugin reads
 ``hdfs://`` through Trino's legacy Hadoop file system, which lives in
 ``plugin/hive/hdfs/``: that directory is neither in the ``trino-hive`` plugin
 zip nor published on its own (``io.trino:trino-hdfs`` is not on Central), so the

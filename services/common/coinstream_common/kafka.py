@@ -199,7 +199,7 @@ class TopicSpec:
 
 
 def topic_specs(topics) -> list[TopicSpec]:
-    """The topics of DESIGN.md with the partitioning and retention the data needs.
+    """The contract's topics with the partitioning and retention the data needs.
 
     Used by ``coinstream up`` locally; the Helm chart's KafkaTopics mirror it.
     """

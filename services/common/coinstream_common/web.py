@@ -1,8 +1,8 @@
 """The Flask skeleton every service shares.
 
 ``create_app`` gives a service JSON errors (never a stack trace), request
-latency metrics by route, a body-size limit, and the endpoints DESIGN.md asks
-of every service: /healthz, /readyz, /metrics, /openapi.json.
+latency metrics by route, a body-size limit, and the endpoints every
+service has: /healthz, /readyz, /metrics, /openapi.json.
 """
 
 from __future__ import annotations

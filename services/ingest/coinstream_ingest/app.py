@@ -153,7 +153,7 @@ def _retry_after(seconds: float) -> dict[str, str]:
 
 
 def register_errors(app: Flask) -> None:
-    """Map the client's and the broker's failures to the statuses DESIGN.md promises."""
+    """Map the client's and the broker's failures to the statuses the contract promises."""
 
     @app.errorhandler(history.RangeError)
     def _range(exc: history.RangeError):

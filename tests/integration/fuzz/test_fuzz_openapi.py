@@ -99,7 +99,7 @@ def strict_json(ctx, response, case) -> None:
 
 
 def error_envelope(ctx, response, case) -> None:
-    """DESIGN.md: an error is JSON ``{"error": {"code", "message"}}``, never a stack trace or an HTML page."""
+    """An error is JSON ``{"error": {"code", "message"}}``, never a stack trace or an HTML page."""
     if response.status_code < 400:
         return
     assert _content_type(response).startswith("application/json"), (

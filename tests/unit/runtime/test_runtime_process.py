@@ -24,13 +24,13 @@ def test_cache_entry_with_a_truncated_file_is_fetched_again(tmp_path):
         calls.append(1)
         (tmp / "server.jar").write_bytes(b"x" * 1000)
 
-    fetch._with_retries("server", dest, fill)
+    fetch.cached("server", dest, fill)
     assert fetch.verify(dest) and len(calls) == 1
-    fetch._with_retries("server", dest, fill)
+    fetch.cached("server", dest, fill)
     assert len(calls) == 1  # cached and intact: not fetched again
     (dest / "server.jar").write_bytes(b"x" * 10)  # a half-written download
     assert not fetch.verify(dest)
-    fetch._with_retries("server", dest, fill)
+    fetch.cached("server", dest, fill)
     assert len(calls) == 2 and (dest / "server.jar").stat().st_size == 1000
 
 
@@ -44,10 +44,10 @@ def test_failed_fetch_is_retried_then_reported(tmp_path, monkeypatch):
             raise fetch.FetchError("connection reset")
         (tmp / "ok").write_text("ok")
 
-    fetch._with_retries("flaky", tmp_path / "flaky", flaky)
+    fetch.cached("flaky", tmp_path / "flaky", flaky)
     assert len(attempts) == 3
     with pytest.raises(fetch.FetchError, match="always broken"):
-        fetch._with_retries("broken", tmp_path / "broken", lambda tmp: (_ for _ in ()).throw(fetch.FetchError("always broken")))
+        fetch.cached("broken", tmp_path / "broken", lambda tmp: (_ for _ in ()).throw(fetch.FetchError("always broken")))
     assert not (tmp_path / "broken").exists()  # nothing half-made is left to be used
 
 
