@@ -1,4 +1,4 @@
-"""What the end-to-end fault tests share: a portfolio over fresh coin-days, its SSE
+"""What the end-to-end tests share: a portfolio over fresh coin-days (of coins listed for the session), its SSE
 stream followed on a thread, the final figures checked against the simulator's
 seeded prices, the landed rows checked in Trino, and the stack put back.
 
@@ -20,8 +20,9 @@ import pytest
 import requests
 import trino
 
-from coingecko_sim.catalog import COINS
+from coingecko_sim.catalog import CATALOG_IDS, COINS, list_coin
 from coingecko_sim.prices import price_at
+from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
 from coinstream_common.timeutil import INTERVAL_MS, parse_instant, to_iso
 
 KEY = {"X-API-Key": "dev-key"}
@@ -123,30 +124,71 @@ def seeded_values(body: dict) -> tuple[list[int], list[float]]:
     return grid, [sum(h["amount"] * price_at(h["coin"], "usd", t) for h in body["holdings"]) for t in grid]
 
 
-def fresh_portfolio(query_url: str) -> dict:
-    """Coins and days nothing has landed for yet (the state directory survives runs)."""
-    rng = random.Random()
-    today = int(time.time() * 1000) // DAY * DAY
-    candidates = [c for c, coin in COINS.items() if parse_instant(coin.genesis) < today - 400 * DAY]
-    for _ in range(20):
-        coins = rng.sample(candidates, COINS_PER_PORTFOLIO)
-        start = today - rng.randint(30, 330) * DAY
-        body = {"vs_currency": "usd", "from": to_iso(start), "to": to_iso(start + (DAYS - 1) * DAY),
+class FreshCoins:
+    """Coins listed in the simulator by this test session: nothing can have landed for them, however
+    much the stack served before. Listed in one go (the api reloads its coin list for an unknown id
+    at most once a minute), and in this process's catalog too, for the seeded prices."""
+
+    POOL = 16 * COINS_PER_PORTFOLIO
+
+    def __init__(self, sim_url: str) -> None:
+        self.sim_url = sim_url
+        self.tag = f"e2e{random.getrandbits(32):08x}"
+        self.rng = random.Random()
+        self.unused: list[str] = []
+        self.listed = 0
+
+    def _list_more(self) -> None:
+        today = int(time.time() * 1000) // DAY * DAY
+        likes = sorted(c for c, coin in COINS.items() if c in CATALOG_IDS and coin.genesis_ms < today - 400 * DAY)
+        for _ in range(self.POOL):
+            coin_id, like = f"{self.tag}-{self.listed}", self.rng.choice(likes)
+            resp = requests.post(f"{self.sim_url}/__sim/coins", json={"id": coin_id, "like": like}, timeout=10)
+            assert resp.status_code == 201, resp.text
+            list_coin(coin_id, like)
+            self.unused.append(coin_id)
+            self.listed += 1
+
+    def take(self, count: int) -> list[str]:
+        if len(self.unused) < count:
+            self._list_more()
+        taken, self.unused = self.unused[:count], self.unused[count:]
+        return taken
+
+    def portfolio(self) -> dict:
+        """A portfolio of fresh coins over DAYS days within the plan's year of history."""
+        today = int(time.time() * 1000) // DAY * DAY
+        start = today - self.rng.randint(30, 330) * DAY
+        return {"vs_currency": "usd", "from": to_iso(start), "to": to_iso(start + (DAYS - 1) * DAY),
                 "interval": "daily",
-                "holdings": [{"coin": c, "amount": round(rng.uniform(0.5, 50), 3)} for c in coins]}
-        cov = requests.get(f"{query_url}/v1/coverage", timeout=30, params={
-            "coins": ",".join(coins), "vs_currency": "usd", "from": body["from"], "to": body["to"],
-            "interval": "daily"}).json()
-        if cov["present"] == 0:
-            return body
-    pytest.fail("could not find coin-days without data after 20 tries")
+                "holdings": [{"coin": c, "amount": round(self.rng.uniform(0.5, 50), 3)}
+                             for c in self.take(COINS_PER_PORTFOLIO)]}
+
+
+def post_portfolio(api_url: str, body: dict) -> requests.Response:
+    """POST as a user would; a coin listed moments ago may take the api's next coin-list reload."""
+    deadline = time.monotonic() + COIN_LIST_MISS_RELOAD_S + 15
+    while True:
+        started = time.monotonic()
+        created = requests.post(f"{api_url}/v1/portfolios", json=body, headers=KEY, timeout=30)
+        unknown = created.status_code == 400 and created.json()["error"]["code"] == "unknown_coin"
+        if not unknown or time.monotonic() > deadline:
+            assert time.monotonic() - started < 10, "the first answer must come at once"
+            return created
+        time.sleep(2)
+
+
+@pytest.fixture(scope="session")
+def fresh_coins(whole_stack) -> FreshCoins:
+    return FreshCoins(f"http://{whole_stack.host}:{whole_stack.sim_port}")
 
 
 class Pipeline:
     """The running stack as the fault tests see it."""
 
-    def __init__(self, session_stack) -> None:
+    def __init__(self, session_stack, fresh_coins: FreshCoins) -> None:
         self.stack = session_stack.stack
+        self.fresh_coins = fresh_coins
         cfg = session_stack.cfg
         self.cfg = cfg
         self.api = f"http://{cfg.host}:{cfg.api_port}"
@@ -192,14 +234,12 @@ class Pipeline:
 
     # -- portfolios -------------------------------------------------------------
     def fresh_portfolio(self) -> dict:
-        return fresh_portfolio(self.query)
+        return self.fresh_coins.portfolio()
 
     def create(self, body: dict) -> tuple[dict, str]:
         """POST the portfolio; it must be accepted at once (202) with data missing."""
-        started = time.monotonic()
-        created = requests.post(f"{self.api}/v1/portfolios", json=body, headers=KEY, timeout=30)
+        created = post_portfolio(self.api, body)
         assert created.status_code == 202, created.text
-        assert time.monotonic() - started < 10, "the first answer must come at once"
         doc = created.json()
         assert doc["completeness"]["fraction"] < 1 and doc["completeness"]["missing"]
         return doc, created.headers["Location"]
@@ -386,9 +426,9 @@ class Poller:
 
 
 @pytest.fixture
-def pipeline(whole_stack, session_stack):
+def pipeline(whole_stack, session_stack, fresh_coins):
     """The stack, healthy before the test and put back after it (faults cleared, servers started)."""
-    p = Pipeline(session_stack)
+    p = Pipeline(session_stack, fresh_coins)
     p.sim_clear_faults()
     p.ensure_all_healthy()
     yield p

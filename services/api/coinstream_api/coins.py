@@ -3,7 +3,9 @@
 The API accepts a coin when it matches the id pattern *and* is in this list.
 The list is fetched from ``COINSTREAM_COINGECKO_BASE_URL`` (the simulator
 locally, CoinGecko in production) in the background at start, refreshed every
-``REFRESH_S``. While it cannot be fetched, the API falls back to checking the
+``REFRESH_S``, and reloaded when a portfolio names an id the list lacks (a coin
+listed since), at most once per ``COIN_LIST_MISS_RELOAD_S``: unknown ids cannot make the
+api call CoinGecko more than that. While it cannot be fetched, the API falls back to checking the
 id pattern only (and tries again after ``RETRY_S``): an unknown but
 well-formed id then gets a portfolio whose backfill finds nothing, which is
 better than refusing every portfolio while CoinGecko is unreachable.
@@ -17,7 +19,7 @@ import time
 
 import requests
 
-from coinstream_common.settings import CoinGeckoSettings
+from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class KnownCoins:
         self._clock = clock
         self._ids: frozenset[str] | None = None
         self._next_try = 0.0
+        self._attempted_at: float | None = None
         self._lock = threading.Lock()
 
     def _fetch(self) -> frozenset[str]:
@@ -47,6 +50,7 @@ class KnownCoins:
         return ids
 
     def refresh(self) -> None:
+        self._attempted_at = self._clock()
         try:
             ids = self._fetch()
         except (requests.RequestException, ValueError, TypeError, KeyError) as exc:
@@ -66,6 +70,19 @@ class KnownCoins:
         try:
             if self._clock() >= self._next_try:
                 self.refresh()
+        finally:
+            self._lock.release()
+
+    def reload_for_unknown(self) -> bool:
+        """Reload the list at once (an id was not in it) unless it was tried within the bound; True if reloaded."""
+        if not self._lock.acquire(timeout=10.0):
+            return False
+        try:
+            if self._attempted_at is not None and self._clock() - self._attempted_at < COIN_LIST_MISS_RELOAD_S:
+                return False
+            before = self._ids
+            self.refresh()
+            return self._ids is not before
         finally:
             self._lock.release()
 

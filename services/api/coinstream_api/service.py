@@ -91,7 +91,12 @@ class PortfolioService:
 
     # -- create ---------------------------------------------------------
     def create(self, body: dict, owner: str) -> PortfolioState:
-        valid = validate_portfolio(body, self.limits, self.coins.ids(), self._now_ms())
+        try:
+            valid = validate_portfolio(body, self.limits, self.coins.ids(), self._now_ms())
+        except ApiError as exc:
+            if exc.code != "unknown_coin" or not self.coins.reload_for_unknown():
+                raise
+            valid = validate_portfolio(body, self.limits, self.coins.ids(), self._now_ms())
         portfolio = PortfolioEvent(
             id=new_portfolio_id(), owner=owner, holdings=valid.holdings, vs_currency=valid.vs_currency,
             from_=valid.from_ms, to=valid.to_ms, interval=valid.interval, created_at=self._now_ms(),

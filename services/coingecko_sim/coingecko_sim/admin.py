@@ -8,6 +8,8 @@
   ``DELETE`` clears all, ``DELETE ?endpoint=x`` one.
 - ``GET /__sim/stats``: calls per endpoint and status, faults injected per endpoint and kind;
   ``DELETE`` zeroes them.
+- ``POST /__sim/coins`` ``{"id": "...", "like": "bitcoin"}``: list a new coin with a catalog
+  coin's parameters and a price path of its own (201; 200 when listed already).
 - ``POST /__sim/reset``: back to the start-up configuration (its rate limits and faults), empty
   windows and stats.
 
@@ -19,10 +21,11 @@ from __future__ import annotations
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
+from coinstream_common.events import COIN_ID
 from coinstream_common.web import ApiError, json_body, parse
 
 from . import prices
-from .catalog import COINS, VS_CURRENCIES
+from .catalog import COINS, VS_CURRENCIES, ListingConflict, ListingError, list_coin
 from .faults import ANY, ENDPOINTS, FaultSpec
 from .state import current
 
@@ -48,6 +51,24 @@ def _config() -> dict:
         "coins": len(COINS),
         "vs_currencies": list(VS_CURRENCIES),
     }
+
+
+class Listing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=COIN_ID)
+    like: str
+
+
+@bp.post("/coins")
+def add_coin():
+    listing = parse(Listing, json_body())
+    try:
+        coin, new = list_coin(listing.id, listing.like)
+    except ListingError as exc:
+        raise ApiError(409 if isinstance(exc, ListingConflict) else 400, "invalid_listing", str(exc)) from None
+    return {"id": coin.id, "symbol": coin.symbol, "name": coin.name, "genesis": coin.genesis,
+            "like": listing.like}, 201 if new else 200
 
 
 @bp.get("/config")

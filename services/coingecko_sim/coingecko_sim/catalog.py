@@ -9,7 +9,7 @@ coin) within a fraction of a percent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 
@@ -108,6 +108,38 @@ _ROWS: tuple[tuple, ...] = (
 )
 
 COINS: dict[str, Coin] = {row[0]: Coin(*row) for row in _ROWS}
+CATALOG_IDS = frozenset(COINS)
+MAX_LISTED = 1000  # coins listed at run time: the catalog stays small
+
+
+class ListingError(ValueError):
+    pass
+
+
+class ListingConflict(ListingError):
+    """The id is taken, or the simulator lists no more coins."""
+
+
+def list_coin(coin_id: str, like: str) -> tuple[Coin, bool]:
+    """List a new coin with the parameters of catalog coin ``like``; (the coin, whether it is new).
+
+    Its id seeds its own price path, so a coin listed now has history nothing has asked for
+    yet, as on CoinGecko: tests get fresh coin-days however much the stack has served.
+    Listing the same coin again is a no-op; an id taken by another coin is an error.
+    """
+    base = COINS.get(like)
+    if like not in CATALOG_IDS or base is None:
+        raise ListingError(f"like must be a catalog coin, not {like!r}")
+    coin = replace(base, id=coin_id, symbol=coin_id[:12], name=f"{base.name} ({coin_id})")
+    existing = COINS.get(coin_id)
+    if existing is not None:
+        if existing != coin:
+            raise ListingConflict(f"coin {coin_id!r} is already listed as another coin")
+        return existing, False
+    if len(COINS) - len(CATALOG_IDS) >= MAX_LISTED:
+        raise ListingConflict(f"at most {MAX_LISTED} coins can be listed")
+    COINS[coin_id] = coin
+    return coin, True
 
 
 @dataclass(frozen=True)

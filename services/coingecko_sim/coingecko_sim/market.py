@@ -171,7 +171,7 @@ def markets(vs: str, now_ms: int, seed: int, ids: list[str] | None, order: str, 
             precision: int | None = None) -> list[dict[str, Any]]:
     """``/coins/markets``: rank by market cap, order, then one page."""
     at = tick(now_ms)
-    listed = [c for c in COINS if prices.first_ms(c, vs) <= at]
+    listed = [c for c in list(COINS) if prices.first_ms(c, vs) <= at]  # a copy: coins get listed meanwhile
     caps = {c: prices.market_cap_at(c, vs, at, seed) for c in listed}
     ranks = {c: i + 1 for i, c in enumerate(sorted(listed, key=lambda c: -caps[c]))}
     chosen = [c for c in listed if ids is None or c in ids]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from coinstream_common.events import COIN_ID
 from coinstream_common.web import openapi_document
 
 from .faults import ENDPOINTS
@@ -129,6 +130,13 @@ ADMIN = {
         "get": {"summary": "Calls per endpoint and status, faults injected", "responses": {"200": _json("stats", {"type": "object"})}},
         "delete": {"summary": "Zero the statistics", "responses": {"200": _json("stats", {"type": "object"})}},
     },
+    "/__sim/coins": {"post": {
+        "summary": "List a new coin with a catalog coin's parameters and a price path of its own",
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["id", "like"], "additionalProperties": False,
+            "properties": {"id": {"type": "string", "pattern": COIN_ID}, "like": {"type": "string"}}}}}},
+        "responses": {"200": _json("listed already", {"type": "object"}), "201": _json("listed", {"type": "object"}),
+                      "400": COINSTREAM_ERROR, "409": COINSTREAM_ERROR}}},
     "/__sim/reset": {"post": {"summary": "Back to the start-up configuration", "responses": {"200": _json("config", {"type": "object"})}}},
 }
 

@@ -36,7 +36,7 @@ class KafkaSettings(_Group):
 
 
 class TopicSettings(_Group):
-    """Topic names (DESIGN.md fixes the defaults)."""
+    """Topic names (the defaults are the contract's: other parts rely on them)."""
 
     model_config = SettingsConfigDict(env_prefix=PREFIX + "TOPIC_", extra="ignore", frozen=True)
 
@@ -72,6 +72,11 @@ class StorageSettings(_Group):
     checkpoint_uri: str = Field(
         "hdfs://127.0.0.1:9000/coinstream/checkpoints", description="Root of Spark checkpoints."
     )
+
+
+# A coin id missing from a cached CoinGecko coin list reloads the list, at most this often: a coin
+# listed since is found within a minute, and unknown ids cannot cost more than a call a minute.
+COIN_LIST_MISS_RELOAD_S = 60.0
 
 
 class CoinGeckoSettings(_Group):

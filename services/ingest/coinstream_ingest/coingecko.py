@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from coinstream_common import metrics
-from coinstream_common.settings import CoinGeckoSettings
+from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 log = logging.getLogger(__name__)
 
@@ -306,10 +306,19 @@ class CoinGeckoClient:
         return currencies
 
     def check_coins(self, coins: list[str]) -> None:
-        known = self.coins_list()
-        unknown = [c for c in coins if c not in known]
+        unknown = [c for c in coins if c not in self.coins_list()]
+        if unknown and self._expire_coins_list():
+            unknown = [c for c in coins if c not in self.coins_list()]
         if unknown:
             raise UnknownCoin(unknown)
+
+    def _expire_coins_list(self) -> bool:
+        """Drop the cached list (a coin may have been listed since) unless it is fresher than the reload bound."""
+        with self._cache_lock:
+            if self._coins and time.monotonic() - self._coins[0] < COIN_LIST_MISS_RELOAD_S:
+                return False
+            self._coins = None
+            return True
 
     def check_vs_currency(self, vs_currency: str) -> None:
         supported = self.supported_vs_currencies()

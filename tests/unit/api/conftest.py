@@ -75,6 +75,9 @@ class FakeCoins:
     def ids(self):
         return self._ids
 
+    def reload_for_unknown(self) -> bool:
+        return False
+
     def start(self):
         pass
 

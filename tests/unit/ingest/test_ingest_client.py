@@ -9,7 +9,7 @@ import time
 import pytest
 
 from coinstream_common import metrics
-from coinstream_common.settings import CoinGeckoSettings
+from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 from coinstream_ingest.coingecko import (
     BadRequest,
     CoinGeckoClient,
@@ -149,7 +149,20 @@ def test_coins_list_is_cached_and_validates_ids(stub):
     with pytest.raises(UnknownCoin) as info:
         client.check_coins(["bitcoin", "dogecoinz", "nope"])
     assert info.value.coins == ["dogecoinz", "nope"]
-    assert len(stub.seen) == 1
+    assert len(stub.seen) == 1  # a list younger than the reload bound is not fetched again
+
+
+def test_a_coin_listed_since_reloads_the_list_once_past_the_bound(stub, monkeypatch):
+    stub.script = [("json", 200, [{"id": "bitcoin"}]), ("json", 200, [{"id": "bitcoin"}, {"id": "newcoin"}])]
+    client = client_for(stub)
+    client.check_coins(["bitcoin"])
+    loaded_at = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: loaded_at + COIN_LIST_MISS_RELOAD_S + 1)
+    client.check_coins(["newcoin"])
+    assert len(stub.seen) == 2
+    with pytest.raises(UnknownCoin):
+        client.check_coins(["still-unknown"])  # the list was just loaded: no third call
+    assert len(stub.seen) == 2
 
 
 def test_simple_price_asks_for_market_data(stub):

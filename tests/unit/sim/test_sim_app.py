@@ -266,3 +266,43 @@ def test_service_endpoints_openapi_and_metrics(sim):
     metrics = sim.get("/metrics").get_data(as_text=True)
     assert 'route="/api/v3/coins/<coin_id>/market_chart/range",service="coingecko-sim",status="404"' in metrics
     assert sim.get("/__sim/config").get_json()["seed"] == SEED
+
+
+@pytest.fixture
+def restore_catalog():
+    before = dict(COINS)
+    yield
+    COINS.clear()
+    COINS.update(before)
+
+
+def test_a_listed_coin_has_a_path_of_its_own_and_is_served_like_any(sim, restore_catalog):
+    resp = sim.post("/__sim/coins", json={"id": "t1-bitcoin", "like": "bitcoin"})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["genesis"] == COINS["bitcoin"].genesis
+    assert sim.post("/__sim/coins", json={"id": "t1-bitcoin", "like": "bitcoin"}).status_code == 200  # idempotent
+    assert {"id": "t1-bitcoin", "symbol": "t1-bitcoin", "name": "Bitcoin (t1-bitcoin)"} in sim.get(
+        "/api/v3/coins/list").get_json()
+    body = _range(sim, "t1-bitcoin").get_json()
+    assert body["prices"] and all(p == prices.price_at("t1-bitcoin", "usd", t, SEED) for t, p in body["prices"])
+    assert [p for _, p in body["prices"]] != [p for _, p in _range(sim, "bitcoin").get_json()["prices"]]
+    assert sim.get("/api/v3/coins/markets", query_string={"vs_currency": "usd", "ids": "t1-bitcoin"}).get_json()
+
+
+def test_listing_refuses_what_would_change_another_coin(sim, restore_catalog):
+    assert sim.post("/__sim/coins", json={"id": "t2-coin", "like": "ethereum"}).status_code == 201
+    taken = sim.post("/__sim/coins", json={"id": "t2-coin", "like": "bitcoin"})
+    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "invalid_listing"
+    assert sim.post("/__sim/coins", json={"id": "bitcoin", "like": "ethereum"}).status_code == 409
+    assert sim.post("/__sim/coins", json={"id": "t3-coin", "like": "t2-coin"}).status_code == 400  # not a catalog coin
+    assert sim.post("/__sim/coins", json={"id": "Not An Id", "like": "bitcoin"}).status_code == 400
+    assert sim.post("/__sim/coins", json={"id": "t4-coin"}).status_code == 400
+
+
+def test_listing_is_bounded(sim, restore_catalog, monkeypatch):
+    from coingecko_sim import catalog
+
+    monkeypatch.setattr(catalog, "MAX_LISTED", 2)
+    assert [sim.post("/__sim/coins", json={"id": f"t5-{n}", "like": "solana"}).status_code for n in range(3)] == [
+        201, 201, 409]
+    assert "t5-2" not in COINS
