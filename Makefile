@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := $(HOME)/.cache/coinstream/tools
 
-.PHONY: install up down status test test-unit docs bench k8s-tools system-packages
+.PHONY: install up down status test test-unit docs bench k8s-tools system-packages k8s-up k8s-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,11 @@ docs:
 
 bench:
 	$(BIN)/python -m bench
+
+# A real single-node Kubernetes on this machine (processes in a network namespace of its
+# own, see k8s/node/README.md) with the chart installed; k8s-down removes it (not the build cache).
+k8s-up: install
+	scripts/k8s-up.sh
+
+k8s-down:
+	scripts/k8s-down.sh

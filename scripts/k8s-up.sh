@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# `make k8s-up`: a real single-node Kubernetes on this machine from package registries only,
+# with coinstream's chart installed on it (helm/coinstream with values-kind.yaml).
+#   1. Debian packages (k8s/node/install-packages.sh)
+#   2. builds, each cached under ~/.cache/coinstream/k8s/<thing>-<version>: Kubernetes from
+#      its Go module source, CoreDNS, the pause image, local-path-provisioner, the Python
+#      base image (mmdebstrap) and the four service images (services/Dockerfile) in a
+#      private Docker daemon
+#   3. the node: processes in the network namespace coinstream-k8s (k8s/node/start-node.sh),
+#      with local-path-provisioner as the default StorageClass (so PVCs bind)
+#   4. the operators' CRDs (server-side apply), then `helm upgrade --install`
+#   5. status
+# `make k8s-down` undoes all of it except the build cache.
+# Settings: COINSTREAM_LOCAL_ARTIFACT_MIRROR (where the Strimzi source release is, offline), COINSTREAM_K8S_API_PORT
+# (host loopback port of the API server, 16443), COINSTREAM_K8S_WAIT (seconds to wait for
+# the chart's workloads, 120).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+NODE="$ROOT/k8s/node"
+. "$NODE/lib.sh"
+cd "$ROOT"
+
+NAMESPACE="${COINSTREAM_NAMESPACE:-coinstream}"
+RELEASE=coinstream
+WAIT="${COINSTREAM_K8S_WAIT:-120}"
+SERVICE_IMAGES=(api ingest query coingecko-sim)
+TAG="$(sed -n 's/^appVersion:[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}[[:space:]]*$/\1/p' helm/coinstream/Chart.yaml)"
+
+T0=$SECONDS
+declare -a TIMES=()
+step() { local name=$1 s=$SECONDS; shift; log "== $name"; "$@"; TIMES+=("$name: $(( SECONDS - s ))s"); }
+
+[ "$(id -u)" = 0 ] || die "k8s-up needs root"
+# A node left over from an interrupted run: clean it up first.
+if [ -d "$K8S_STATE/pids" ] && ! { [ -f "$K8S_STATE/pids/kube-apiserver.pid" ] && kill -0 "$(cat "$K8S_STATE/pids/kube-apiserver.pid")" 2>/dev/null; }; then
+  log "state of a stopped node found: cleaning up first"; "$NODE/stop-node.sh"
+fi
+
+step packages "$NODE/install-packages.sh"
+step kubernetes "$NODE/build-kubernetes.sh"
+step coredns "$NODE/build-coredns.sh"
+step dockerd "$NODE/dockerd.sh" start
+step pause-image "$NODE/build-pause.sh"
+step base-image "$ROOT/images/build-base.sh"
+step local-path-provisioner "$NODE/build-local-path.sh"
+# docker's layer cache makes a rebuild of unchanged sources take a few seconds
+step service-images "$ROOT/images/build-services.sh" "${SERVICE_IMAGES[@]}"
+images=("$LOCAL_PATH_IMAGE"); for n in "${SERVICE_IMAGES[@]}"; do images+=("coinstream-$n:$TAG"); done
+export COINSTREAM_NODE_IMAGES="${images[*]}"
+step node "$NODE/start-node.sh"
+export KUBECONFIG="$KUBECONFIG_HOST"
+KUBECTL="$K8S_BIN/kubectl"
+HELM="$TOOLS_BIN/helm"
+
+# ---- storage: the default StorageClass local-path ---------------------------------------
+storage() {
+  export K8S_STATE LOCAL_PATH_IMAGE
+  envsubst '${K8S_STATE} ${LOCAL_PATH_IMAGE}' < "$NODE/templates/local-path.yaml" | "$KUBECTL" apply -f - >/dev/null
+  "$KUBECTL" -n local-path-storage rollout status deploy/local-path-provisioner --timeout 60s >/dev/null
+  log "storage: StorageClass local-path (default), volumes under $K8S_STATE/local-path"
+}
+step storage storage
+
+# ---- CRDs -----------------------------------------------------------------------------
+crds() {
+  # The CRDs the offline k8s-tests validate against: fetched (Go modules, the Strimzi source
+  # release from COINSTREAM_LOCAL_ARTIFACT_MIRROR or its public release) and cached.
+  local folders files=()
+  folders="$("$ROOT/.venv/bin/python" -m coinstream.crds)" || die "the operators' CRDs are not available"
+  while IFS= read -r f; do files+=(-f "$f"); done < <(for d in $folders; do find "$d" -maxdepth 1 -name '*.yaml'; done | sort)
+  "$KUBECTL" apply --server-side --force-conflicts "${files[@]}" >/dev/null
+  "$KUBECTL" wait --for condition=Established --timeout 60s crd --all >/dev/null
+  log "CRDs: $("$KUBECTL" get crd -o name | wc -l) established"
+}
+step crds crds
+
+# ---- the chart --------------------------------------------------------------------------
+[ -x "$HELM" ] || "$ROOT/scripts/install-k8s-tools.sh"
+step helm "$HELM" upgrade --install "$RELEASE" helm/coinstream -f helm/coinstream/values-kind.yaml \
+  -n "$NAMESPACE" --create-namespace --wait=false
+
+# ---- status -----------------------------------------------------------------------------
+sim_ready() {
+  [ "$("$KUBECTL" -n "$NAMESPACE" get deploy "$RELEASE-coingecko-sim" -o 'jsonpath={.status.readyReplicas}' 2>/dev/null)" = 1 ]
+}
+step wait-coingecko-sim wait_for "$WAIT" "coingecko-sim Ready" sim_ready || log "coingecko-sim not Ready after ${WAIT}s"
+
+echo
+"$KUBECTL" get nodes -o wide
+echo
+"$KUBECTL" -n "$NAMESPACE" get pods -o wide
+echo
+log "times: ${TIMES[*]}"
+log "k8s-up: $(( SECONDS - T0 ))s in all"
+echo
+echo "export KUBECONFIG=$KUBECONFIG_HOST"
+echo "export PATH=$K8S_BIN:$TOOLS_BIN:\$PATH"
