@@ -46,6 +46,15 @@ step local-path-provisioner "$NODE/build-local-path.sh"
 # docker's layer cache makes a rebuild of unchanged sources take a few seconds
 step service-images "$ROOT/images/build-services.sh" "${SERVICE_IMAGES[@]}"
 images=("$LOCAL_PATH_IMAGE"); for n in "${SERVICE_IMAGES[@]}"; do images+=("coinstream-$n:$TAG"); done
+# The platform's images (Trino, Hadoop, the lander, the operators): each images/platform/<name>.sh
+# builds (cached) and prints the image references to load into the node, one a line.
+mkdir -p "$K8S_CACHE/logs"
+for builder in "$ROOT"/images/platform/*.sh; do
+  [ -e "$builder" ] || continue
+  name="$(basename "$builder" .sh)"
+  step "image-$name" "$builder" > "$K8S_CACHE/logs/image-$name.refs"
+  while IFS= read -r ref; do [ -n "$ref" ] && images+=("$ref"); done < "$K8S_CACHE/logs/image-$name.refs"
+done
 export COINSTREAM_NODE_IMAGES="${images[*]}"
 step node "$NODE/start-node.sh"
 export KUBECONFIG="$KUBECONFIG_HOST"
@@ -73,6 +82,13 @@ crds() {
   log "CRDs: $("$KUBECTL" get crd -o name | wc -l) established"
 }
 step crds crds
+
+# ---- add-ons: each k8s/addons/<NN-name>.sh installs one cluster component (CNI policy,
+# metrics-server, ingress controller, operators) into the running node, in name order ------
+for addon in "$ROOT"/k8s/addons/*.sh; do
+  [ -e "$addon" ] || continue
+  step "addon-$(basename "$addon" .sh)" "$addon"
+done
 
 # ---- the chart --------------------------------------------------------------------------
 [ -x "$HELM" ] || "$ROOT/scripts/install-k8s-tools.sh"
