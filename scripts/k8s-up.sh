@@ -111,3 +111,4 @@ log "k8s-up: $(( SECONDS - T0 ))s in all"
 echo
 echo "export KUBECONFIG=$KUBECONFIG_HOST"
 echo "export PATH=$K8S_BIN:$TOOLS_BIN:\$PATH"
+if [ -f "$K8S_STATE/pids/ingress-relay.pid" ]; then echo "curl http://127.0.0.1:${COINSTREAM_K8S_HTTP_PORT:-18080}/healthz   # the api through the Ingress (k8s/addons/30-ingress.sh)"; fi

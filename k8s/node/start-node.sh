@@ -64,6 +64,17 @@ render cluster-dns.yaml "$ETC/cluster-dns.yaml"
 printf 'nameserver %s\noptions ndots:5\n' "$DNS_IP" > "$ETC/resolv.conf"
 "$HERE/pki.sh"
 PKI="$K8S_STATE/pki"
+# API aggregation (metrics-server's APIService, k8s/addons/20-metrics-server.sh): the API
+# server proxies to extension API servers with this client certificate (CN
+# front-proxy-client, signed by the node's CA) and the request-header flags below
+if [ ! -s "$PKI/front-proxy-client.crt" ]; then
+  ( cd "$PKI"
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > fp.ext
+    openssl ecparam -name prime256v1 -genkey -noout -out front-proxy-client.key 2>/dev/null
+    openssl req -new -key front-proxy-client.key -subj /CN=front-proxy-client -out fp.csr 2>/dev/null
+    openssl x509 -req -in fp.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile fp.ext -out front-proxy-client.crt 2>/dev/null
+    rm -f fp.csr fp.ext; chmod 600 front-proxy-client.key )
+fi
 
 # start NAME CMD...: a process of the node, in the namespace, in a session of its own
 start() {
@@ -102,6 +113,11 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
   --kubelet-certificate-authority "$PKI/ca.crt" \
   --kubelet-preferred-address-types InternalIP \
+  --requestheader-client-ca-file "$PKI/ca.crt" --requestheader-allowed-names front-proxy-client \
+  --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
+  --enable-aggregator-routing=true \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
   --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \

@@ -25,8 +25,13 @@ stop_pid() {
 }
 pid_of() { [ -f "$PIDS/$1.pid" ] && cat "$PIDS/$1.pid"; }
 
-# 1. the host relay (a session of its own: its per-connection children go with it)
-if p=$(pid_of api-relay); then stop_pid api-relay "$p" 3; kill -TERM -- "-$p" 2>/dev/null; fi
+# 1. the host relays: the API server's and the add-ons' (k8s/addons: ingress-relay), each
+#    a session of its own: its per-connection children go with it
+for f in "$PIDS"/*-relay.pid; do
+  [ -f "$f" ] || continue
+  r="$(basename "$f" .pid)"
+  if p=$(pid_of "$r"); then stop_pid "$r" "$p" 3; kill -TERM -- "-$p" 2>/dev/null; fi
+done
 
 # 2. the kubelet first (it would restart containers), then every container of the node
 if p=$(pid_of kubelet); then stop_pid kubelet "$p" 10; fi
@@ -44,7 +49,7 @@ ours() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2>/dev/null | grep -qF -- "$K8S_S
 if [ -f "$PIDS/order" ]; then
   declare -A procs=()
   for name in $(tac "$PIDS/order"); do
-    [ "$name" = api-relay ] || [ "$name" = kubelet ] && continue
+    case "$name" in *-relay|kubelet) continue ;; esac
     p=$(pid_of "$name") || continue
     if kill -0 "$p" 2>/dev/null && ours "$p"; then procs[$p]=$name; kill -TERM "$p" 2>/dev/null; fi
   done
