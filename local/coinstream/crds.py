@@ -30,9 +30,9 @@ from pathlib import Path
 import requests
 
 from .runtime.config import LocalSettings
-from .runtime.fetch import FetchError, cached
+from .runtime.fetch import FetchError, cached, progress
 
-MIRROR_ENV = "COINSTREAM_LOCAL_ARTIFACT_MIRROR"
+MIRROR_ENV = LocalSettings.model_config["env_prefix"] + "ARTIFACT_MIRROR"
 
 STRIMZI_VERSION = "1.2.0"
 SPARK_OPERATOR_VERSION = "2.5.2"
@@ -121,19 +121,16 @@ def strimzi_source(settings: LocalSettings) -> bytes:
 
 
 def _download(url: str, label: str) -> bytes:
-    """GET with a progress line (one every 10 s in a log, updating in place on a terminal)."""
-    started = last = time.monotonic()
+    """GET, showing progress as the Maven fetches do."""
+    started = time.monotonic()
+    last = [started]
     buf = io.BytesIO()
     with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT_S) as resp:
         resp.raise_for_status()
         for chunk in resp.iter_content(1 << 16):
             buf.write(chunk)
-            now = time.monotonic()
-            if now - last >= (0.2 if sys.stderr.isatty() else 10.0):
-                last = now
-                end = "\r" if sys.stderr.isatty() else "\n"
-                sys.stderr.write(f"  downloading {label}: {buf.tell() >> 20} MiB, {now - started:.0f}s{end}")
-    sys.stderr.write(f"  downloaded {label}: {buf.tell() >> 20} MiB in {time.monotonic() - started:.0f}s\n")
+            progress(label, f"{buf.tell() >> 20} MiB", started, last)
+    sys.stderr.write(f"  fetched {label}: {buf.tell() >> 20} MiB in {time.monotonic() - started:.0f}s\n")
     return buf.getvalue()
 
 

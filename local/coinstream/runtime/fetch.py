@@ -27,14 +27,14 @@ class FetchError(RuntimeError):
     pass
 
 
-def _progress(label: str, done: int, started: float, last: list[float]) -> None:
+def progress(label: str, done: str, started: float, last: list[float]) -> None:
     """One line that updates in place on a terminal, a line every 10 s in a log."""
     now = time.monotonic()
     tty = sys.stderr.isatty()
     if now - last[0] < (0.2 if tty else 10.0):
         return
     last[0] = now
-    line = f"  fetching {label}: {done} file(s), {now - started:4.0f}s"
+    line = f"  fetching {label}: {done}, {now - started:4.0f}s"
     sys.stderr.write(f"\r{line}" if tty else f"{line}\n")
     sys.stderr.flush()
 
@@ -54,7 +54,7 @@ def _run_maven(args: list[str], label: str, workdir: Path) -> None:
         tail = (tail + [line.rstrip()])[-15:]
         if "Downloaded from" in line or "Copying" in line:
             done += 1
-            _progress(label, done, started, last)
+            progress(label, f"{done} file(s)", started, last)
     rc = proc.wait()
     if done:
         sys.stderr.write(f"{chr(13) if sys.stderr.isatty() else ''}  fetched {label}: {done} file(s) in {time.monotonic() - started:.0f}s\n")

@@ -127,9 +127,9 @@ def list_coin(coin_id: str, like: str) -> tuple[Coin, bool]:
     yet, as on CoinGecko: tests get fresh coin-days however much the stack has served.
     Listing the same coin again is a no-op; an id taken by another coin is an error.
     """
-    base = COINS.get(like)
-    if like not in CATALOG_IDS or base is None:
+    if like not in CATALOG_IDS:
         raise ListingError(f"like must be a catalog coin, not {like!r}")
+    base = COINS[like]
     coin = replace(base, id=coin_id, symbol=coin_id[:12], name=f"{base.name} ({coin_id})")
     existing = COINS.get(coin_id)
     if existing is not None:

@@ -306,9 +306,11 @@ class CoinGeckoClient:
         return currencies
 
     def check_coins(self, coins: list[str]) -> None:
-        unknown = [c for c in coins if c not in self.coins_list()]
+        known = self.coins_list()
+        unknown = [c for c in coins if c not in known]
         if unknown and self._expire_coins_list():
-            unknown = [c for c in coins if c not in self.coins_list()]
+            known = self.coins_list()
+            unknown = [c for c in coins if c not in known]
         if unknown:
             raise UnknownCoin(unknown)
 
