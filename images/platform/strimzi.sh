@@ -62,6 +62,7 @@ fill_kafka() {
   local ctx=$1
   mkdir -p "$ctx/kafka/bin" "$ctx/kafka/config" "$ctx/scripts" "$ctx/agents"
   cp -a "$OUT/kafka-$KAFKA_VERSION/libs" "$ctx/kafka/libs"
+  cp -a "$OUT/kafka-$KAFKA_VERSION/jmx-exporter" "$ctx/jmx-exporter"
   cp "$HERE/strimzi/kafka-bin/"*.sh "$ctx/kafka/bin/"
   cp "$SRC/docker-images/kafka-based/kafka/scripts/"* "$ctx/scripts/"
   cp "$OUT/dist/kafka-agent-$STRIMZI_VERSION.jar" "$OUT/dist/tracing-agent-$STRIMZI_VERSION.jar" "$ctx/agents/"

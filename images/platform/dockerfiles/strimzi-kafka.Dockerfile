@@ -2,10 +2,11 @@
 # trixie Java base (gawk, netstat, curl, hostname, tini are in it). Kafka's binary tarball is
 # not reachable here: libs/ comes from Maven Central (images/platform/strimzi/kafka-libs),
 # bin/ holds minimal equivalents of the Kafka scripts Strimzi's scripts call.
-# Not in it (not reachable here): Kafka Exporter, the Prometheus JMX exporter, Cruise Control,
-# Strimzi OAuth, the metrics reporter and the quotas plugin.
+# The Prometheus JMX exporter's agent is in $JMX_EXPORTER_HOME, as upstream (Maven Central's 1.0.1).
+# Not in it (not reachable here): Kafka Exporter, Cruise Control, Strimzi OAuth, the Strimzi
+# metrics reporter and the quotas plugin.
 # Context (made by images/platform/strimzi.sh): kafka/ (libs/, bin/, config/), scripts/
-# (upstream's kafka scripts), agents/ (kafka-agent and tracing-agent jars).
+# (upstream's kafka scripts), agents/ (kafka-agent and tracing-agent jars), jmx-exporter/.
 ARG JAVA_BASE_IMAGE=coinstream-base/java:21-trixie
 FROM ${JAVA_BASE_IMAGE}
 
@@ -20,11 +21,13 @@ RUN useradd -r -m -u 1001 -g 0 kafka
 ENV KAFKA_HOME=/opt/kafka \
     KAFKA_VERSION=${KAFKA_VERSION} \
     STRIMZI_VERSION=${strimzi_version} \
-    JAVA_HOME=/usr/lib/jvm/java-21-openjdk-amd64
+    JAVA_HOME=/usr/lib/jvm/java-21-openjdk-amd64 \
+    JMX_EXPORTER_HOME=/opt/prometheus-jmx-exporter
 
 COPY kafka/ ${KAFKA_HOME}/
 COPY scripts/ ${KAFKA_HOME}/
 COPY agents/ ${KAFKA_HOME}/libs/
+COPY jmx-exporter/ ${JMX_EXPORTER_HOME}/
 RUN mkdir -p ${KAFKA_HOME}/plugins /var/lib/kafka && chmod 0775 /var/lib/kafka && chgrp 0 /var/lib/kafka
 
 WORKDIR ${KAFKA_HOME}
