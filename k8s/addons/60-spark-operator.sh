@@ -6,7 +6,7 @@
 #   60-spark-operator.sh            helm upgrade --install, wait for controller and webhook
 #   60-spark-operator.sh --render   print the manifests only (helm template, no cluster needed)
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../../.." && pwd)"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$ROOT/k8s/node/lib.sh"
 VERSION=v2.5.2
 NS="${COINSTREAM_SPARK_OPERATOR_NAMESPACE:-spark-operator}"

@@ -1,14 +1,16 @@
 """Strimzi 1.2.0's cluster-operator install files (packaging/install/cluster-operator of its
 source release, CRDs left out: k8s-up applies those) rendered for this node:
 
-- every ``myproject`` namespace reference -> the target namespace (the operator runs in it
-  and watches it: STRIMZI_NAMESPACE is the pod's own namespace upstream);
+- the operator runs in OPERATOR_NAMESPACE and watches WATCHED_NAMESPACE (upstream's way to
+  watch another namespace: STRIMZI_NAMESPACE set to it, and the RoleBindings that grant the
+  operator its namespaced rights (020, 023, 031) repeated there), so the application
+  namespace's default-deny NetworkPolicies do not cut the operator off the API server;
 - the operator and Kafka images -> the ones images/platform/strimzi.sh builds
   (imagePullPolicy IfNotPresent: they are loaded into the node, there is no registry);
 - the Kafka image for Kafka Exporter / Cruise Control stays our Kafka image, which has
   neither (they are not reachable here): a Kafka resource must not enable them.
 
-Usage: python render.py NAMESPACE OPERATOR_IMAGE KAFKA_IMAGE_PREFIX > manifests.yaml
+Usage: python render.py OPERATOR_NAMESPACE WATCHED_NAMESPACE OPERATOR_IMAGE KAFKA_IMAGE_PREFIX > manifests.yaml
 (KAFKA_IMAGE_PREFIX: e.g. coinstream/strimzi-kafka:1.2.0-kafka-, the Kafka version follows).
 The files come from $K8S_CACHE/strimzi-1.2.0/src when the image build extracted it, else
 from the source release (COINSTREAM_LOCAL_ARTIFACT_MIRROR or the public release).
@@ -23,8 +25,13 @@ import sys
 import tarfile
 from pathlib import Path
 
+import yaml
+
 INSTALL_DIR = "packaging/install/cluster-operator/"
 VERSION = "1.2.0"
+# RoleBindings of the operator's rights in the namespaces it watches (022 stays with the operator)
+WATCHED_ROLEBINDINGS = ("020-RoleBinding", "023-RoleBinding", "031-RoleBinding")
+CLUSTER_KINDS = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
 
 
 def install_files() -> dict[str, str]:
@@ -43,23 +50,39 @@ def install_files() -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def render(namespace: str, operator_image: str, kafka_prefix: str) -> str:
-    docs = []
+def _place(doc: dict, namespace: str) -> dict:
+    if doc["kind"] not in CLUSTER_KINDS:
+        doc["metadata"]["namespace"] = namespace
+    return doc
+
+
+def render(operator_ns: str, watched_ns: str, operator_image: str, kafka_prefix: str) -> str:
+    docs: list[tuple[str, dict]] = []
     for name, text in install_files().items():
         if "-Crd-" in name:
             continue
-        text = re.sub(r"\bnamespace: myproject\b", f"namespace: {namespace}", text)
+        text = re.sub(r"\bnamespace: myproject\b", f"namespace: {operator_ns}", text)
         # image references of the upstream files, whatever registry they name
         text = re.sub(r"[A-Za-z0-9.-]+(?::[0-9]+)?/strimzi/operator:" + re.escape(VERSION), operator_image, text)
         text = re.sub(r"[A-Za-z0-9.-]+(?::[0-9]+)?/strimzi/kafka:" + re.escape(VERSION) + "-kafka-", kafka_prefix, text)
-        if name.startswith("060-Deployment"):
-            text = re.sub(r"(\n(\s+)image: " + re.escape(operator_image) + r")\n",
-                          r"\1\n\2imagePullPolicy: IfNotPresent\n", text, count=1)
-        docs.append(f"# from Strimzi {VERSION} {INSTALL_DIR}{name}\n" + text.strip() + "\n")
-    return "---\n".join(docs)
+        doc = yaml.safe_load(text)
+        if doc["kind"] == "Deployment":
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            container["imagePullPolicy"] = "IfNotPresent"
+            for env in container["env"]:
+                if env["name"] == "STRIMZI_NAMESPACE":
+                    env.pop("valueFrom", None)
+                    env["value"] = watched_ns
+        docs.append((name, _place(doc, operator_ns)))
+        if name.startswith(WATCHED_ROLEBINDINGS) and watched_ns != operator_ns:
+            docs.append((name, _place(yaml.safe_load(text), watched_ns)))
+    return "---\n".join(
+        f"# from Strimzi {VERSION} {INSTALL_DIR}{name}\n" + yaml.safe_dump(doc, sort_keys=False)
+        for name, doc in docs
+    )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         sys.exit(__doc__)
     sys.stdout.write(render(*sys.argv[1:]))
