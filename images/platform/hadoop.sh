@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # HDFS (NameNode and DataNode) under the name the chart gives it (values.yaml hdfs.image:
-# docker.io/apache/hadoop:3.4.1), built here from Hadoop 3.5.0's Maven jars (the local
+# docker.io/apache/hadoop:3.5.0), built here from Hadoop 3.5.0's Maven jars (the local
 # runtime's coinstream.runtime.hdfs set, fetched and cached by its code) on Java 21
-# (trixie's openjdk-21-jre-headless, coinstream-base/hadoop-java:21-trixie). NOTE: the tag says
-# 3.4.1 because the chart names that; the content is 3.5.0 (see images/platform/README.md).
+# (trixie's openjdk-21-jre-headless, coinstream-base/hadoop-java:21-trixie).
 # Prints the image reference on stdout; progress on stderr; cached by its inputs.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -11,7 +10,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib/java-base.sh"
 DOCKER=(docker -H "$DOCKER_HOST_URI")
 export DOCKER_BUILDKIT=0
-IMAGE="docker.io/apache/hadoop:3.4.1"
+IMAGE="docker.io/apache/hadoop:3.5.0"
 JAVA_IMAGE="coinstream-base/hadoop-java:21-trixie"  # not the operators' base (another package set)
 
 java_base "$JAVA_IMAGE" trixie openjdk-21-jre-headless coreutils bash
