@@ -15,8 +15,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DOCKER=(docker -H "$DOCKER_HOST_URI")
 export DOCKER_BUILDKIT=0
 
-TAG="${COINSTREAM_IMAGE_TAG:-$(sed -n 's/^appVersion:[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}[[:space:]]*$/\1/p' "$ROOT/helm/coinstream/Chart.yaml")}"
-[ -n "$TAG" ] || die "cannot read appVersion from helm/coinstream/Chart.yaml"
+. "$ROOT/images/platform/lib/chart.sh"
+TAG="$(chart_app_version)"
 BUILD_IMAGE="coinstream-base/python-build:3.11-bookworm"
 WORK="$K8S_CACHE/service-images"
 mkdir -p "$WORK/build-base"

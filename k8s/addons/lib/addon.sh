@@ -38,7 +38,12 @@ base_image() {
 
 # node_image IMAGE: import into the node's containerd (skipped when already there)
 node_image() {
-  if ctr -a "$K8S_STATE/containerd/containerd.sock" -n k8s.io images ls -q 2>/dev/null | grep -qxF "docker.io/$1"; then return 0; fi
+  local ref=$1  # as containerd names it: registry host first (Docker Hub's), library/ for a bare name
+  case "$ref" in
+    */*) case "${ref%%/*}" in *.*|*:*|localhost) ;; *) ref="docker.io/$ref" ;; esac ;;
+    *) ref="docker.io/library/$ref" ;;
+  esac
+  if ctr -a "$K8S_STATE/containerd/containerd.sock" -n k8s.io images ls -q 2>/dev/null | grep -qxF "$ref"; then return 0; fi
   "$NODE/load-images.sh" "$1"
 }
 
