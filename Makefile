@@ -7,14 +7,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := $(HOME)/.cache/coinstream/tools
 
-.PHONY: install up down status test test-unit docs bench k8s-tools system-packages k8s-up k8s-down
+.PHONY: install up down status test test-unit docs bench k8s-tools system-packages k8s-up k8s-down k8s-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python system-packages k8s-tools
+install: $(VENV)/.installed system-packages k8s-tools
+
+# pip runs again only when a package definition changed (so parallel make targets never
+# run two pip installs in one venv)
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
 	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
 
 # Debian packages the project needs: Maven (fetches the servers), promtool/Prometheus.
 system-packages:
@@ -53,3 +58,10 @@ k8s-up: install
 
 k8s-down:
 	scripts/k8s-down.sh
+
+# The live k8s-tests against the cluster of k8s-up, as deployed (a missing cluster is a failure here).
+K8S_ENV := $(shell bash -c '. k8s/node/lib.sh && echo KUBECONFIG=$$KUBECONFIG_HOST PATH=$$K8S_BIN:$$TOOLS_BIN:$$PATH')
+k8s-test: install
+	$(K8S_ENV) COINSTREAM_K8S_INSTALL=0 COINSTREAM_K8S_REQUIRED=1 \
+	  COINSTREAM_K8S_BASE_URL=http://127.0.0.1:$${COINSTREAM_K8S_HTTP_PORT:-18080} \
+	  $(BIN)/pytest -m live k8s-tests

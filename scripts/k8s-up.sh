@@ -9,11 +9,11 @@
 #   3. the node: processes in the network namespace coinstream-k8s (k8s/node/start-node.sh),
 #      with local-path-provisioner as the default StorageClass (so PVCs bind)
 #   4. the operators' CRDs (server-side apply), then `helm upgrade --install`
-#   5. status
+#   5. waits until every Deployment and StatefulSet is Ready, Kafka Ready and the lander RUNNING
 # `make k8s-down` undoes all of it except the build cache.
 # Settings: COINSTREAM_LOCAL_ARTIFACT_MIRROR (where the Strimzi source release is, offline), COINSTREAM_K8S_API_PORT
 # (host loopback port of the API server, 16443), COINSTREAM_K8S_WAIT (seconds to wait for
-# the chart's workloads, 120).
+# every workload to be Ready, 900).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 NODE="$ROOT/k8s/node"
@@ -22,9 +22,10 @@ cd "$ROOT"
 
 NAMESPACE="${COINSTREAM_NAMESPACE:-coinstream}"
 RELEASE=coinstream
-WAIT="${COINSTREAM_K8S_WAIT:-120}"
+WAIT="${COINSTREAM_K8S_WAIT:-900}"
 SERVICE_IMAGES=(api ingest query coingecko-sim)
-TAG="$(sed -n 's/^appVersion:[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}[[:space:]]*$/\1/p' helm/coinstream/Chart.yaml)"
+. "$ROOT/images/platform/lib/chart.sh"
+TAG="$(chart_app_version)"
 
 T0=$SECONDS
 declare -a TIMES=()
@@ -95,11 +96,25 @@ done
 step helm "$HELM" upgrade --install "$RELEASE" helm/coinstream -f helm/coinstream/values-kind.yaml \
   -n "$NAMESPACE" --create-namespace --wait=false
 
-# ---- status -----------------------------------------------------------------------------
-sim_ready() {
-  [ "$("$KUBECTL" -n "$NAMESPACE" get deploy "$RELEASE-coingecko-sim" -o 'jsonpath={.status.readyReplicas}' 2>/dev/null)" = 1 ]
+# ---- every workload Ready ----------------------------------------------------------------
+not_ready() {  # the workloads still waiting, one a line (none: all Ready)
+  "$KUBECTL" get deploy,statefulset -A -o jsonpath='{range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name} {.spec.replicas} {.status.readyReplicas}{"\n"}{end}' \
+    | awk '$2 != ($3 == "" ? 0 : $3) {print $1}'
+  [ "$("$KUBECTL" -n "$NAMESPACE" get kafka "$RELEASE" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ] \
+    || echo "Kafka/$NAMESPACE/$RELEASE"
+  [ "$("$KUBECTL" -n "$NAMESPACE" get sparkapplication "$RELEASE-price-lander" -o 'jsonpath={.status.applicationState.state}' 2>/dev/null)" = RUNNING ] \
+    || echo "SparkApplication/$NAMESPACE/$RELEASE-price-lander"
 }
-step wait-coingecko-sim wait_for "$WAIT" "coingecko-sim Ready" sim_ready || log "coingecko-sim not Ready after ${WAIT}s"
+wait_workloads() {
+  local start=$SECONDS waiting last=""
+  while waiting="$(not_ready | tr '\n' ' ')"; [ -n "${waiting// }" ]; do
+    (( SECONDS - start < WAIT )) || { log "not Ready after ${WAIT}s: $waiting"; return 1; }
+    [ "$waiting" = "$last" ] || log "waiting for: $waiting"
+    last=$waiting; sleep 5
+  done
+  log "every workload Ready ($(( SECONDS - start ))s)"
+}
+step wait-workloads wait_workloads
 
 echo
 "$KUBECTL" get nodes -o wide
@@ -111,4 +126,9 @@ log "k8s-up: $(( SECONDS - T0 ))s in all"
 echo
 echo "export KUBECONFIG=$KUBECONFIG_HOST"
 echo "export PATH=$K8S_BIN:$TOOLS_BIN:\$PATH"
-if [ -f "$K8S_STATE/pids/ingress-relay.pid" ]; then echo "curl http://127.0.0.1:${COINSTREAM_K8S_HTTP_PORT:-18080}/healthz   # the api through the Ingress (k8s/addons/30-ingress.sh)"; fi
+if [ -f "$K8S_STATE/pids/ingress-relay.pid" ]; then
+  url="http://127.0.0.1:${COINSTREAM_K8S_HTTP_PORT:-18080}"
+  echo "# the api through the Ingress (k8s/addons/30-ingress.sh); the key of values-kind.yaml is dev-key"
+  echo "curl $url/healthz"
+  echo "curl -s -H 'X-API-Key: dev-key' -H 'Content-Type: application/json' -d '{\"holdings\":[{\"coin\":\"bitcoin\",\"amount\":1}],\"vs_currency\":\"usd\",\"from\":\"$(date -u -d '-30 days' +%Y-%m-%d)\",\"to\":\"$(date -u -d '-1 day' +%Y-%m-%d)\",\"interval\":\"daily\"}' $url/v1/portfolios"
+fi
