@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.parse
 from typing import Any, Callable
 
 NAMESPACE = os.environ.get("COINSTREAM_K8S_NAMESPACE", "coinstream")
@@ -79,8 +80,13 @@ def exec_in(kube, pod: str, command: list[str], namespace: str = NAMESPACE, time
 
 
 def service_get(kube, service: str, path: str, timeout_s: float = 20) -> Any:
-    """GET a JSON path of a Service through the API server's proxy; service is namespace/name:port."""
+    """GET a JSON path (with its query string) of a Service through the API server's proxy;
+    service is namespace/name:port. (The generated proxy call would escape the "?".)"""
     namespace, _, name = service.partition("/")
-    resp = kube.CoreV1Api().connect_get_namespaced_service_proxy_with_path(
-        name, namespace, path, _preload_content=False, _request_timeout=timeout_s)
-    return json.loads(resp.data)
+    path, _, query = path.partition("?")
+    api = kube.ApiClient()
+    request = api.param_serialize(
+        method="GET", resource_path="/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}",
+        path_params={"namespace": namespace, "name": name, "path": path},
+        query_params=urllib.parse.parse_qsl(query), auth_settings=["BearerToken"])
+    return json.loads(api.call_api(*request, _request_timeout=timeout_s).read())
