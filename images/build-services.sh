@@ -3,11 +3,7 @@
 # Python base (images/build-base.sh), with the build arguments the Tiltfile passes, tagged
 # as the chart names them with an empty image.registry: coinstream-<name>:<appVersion>.
 #
-# pip in the build stage must trust the host's CA bundle (TLS-intercepting proxy); that CA
-# must not reach an image that runs. So the build stage starts from a build-only base
-# (images/python-build.Dockerfile: the base plus the CA) and the final stage from the plain
-# base: the build uses a copy of services/Dockerfile whose one `FROM ... AS build` line
-# reads PYTHON_BUILD_IMAGE instead of PYTHON_IMAGE (generated in the cache, never committed).
+# pip's build stage trusts the host's CA, the final stage does not (images/platform/lib/build-stage.sh).
 #   build-services.sh [name...]   (default: api ingest query coingecko-sim)
 set -euo pipefail
 . "$(dirname "$0")/../k8s/node/lib.sh"
@@ -16,10 +12,10 @@ DOCKER=(docker -H "$DOCKER_HOST_URI")
 export DOCKER_BUILDKIT=0
 
 . "$ROOT/images/platform/lib/chart.sh"
+. "$ROOT/images/platform/lib/build-stage.sh"
 TAG="$(chart_app_version)"
 BUILD_IMAGE="coinstream-base/python-build:3.11-bookworm"
 WORK="$K8S_CACHE/service-images"
-mkdir -p "$WORK/build-base"
 
 # name folder package port workers (as the Tiltfile's service_image calls)
 SERVICES=(
@@ -30,17 +26,10 @@ SERVICES=(
 )
 wanted=("$@")
 
-# 1. the build-only base with the CA bundle
-bundle=/etc/ssl/certs/ca-certificates.crt
-[ -s "$bundle" ] || die "no CA bundle at $bundle"
-cp "$bundle" "$WORK/build-base/build-ca-bundle.pem"
-"${DOCKER[@]}" build -q --network host -f "$ROOT/images/python-build.Dockerfile" \
-  --build-arg PYTHON_IMAGE="$BASE_IMAGE" -t "$BUILD_IMAGE" "$WORK/build-base" >/dev/null
-
-# 2. the Dockerfile with its build stage on the build-only base
+# 1. the build-only base with the CA bundle; 2. the Dockerfile with its build stage on it
+ca_build_image "$BASE_IMAGE" "$BUILD_IMAGE" "$WORK/build-base"
 dockerfile="$WORK/services.Dockerfile"
-{ echo "ARG PYTHON_BUILD_IMAGE"; sed 's/^FROM \${PYTHON_IMAGE} AS build$/FROM ${PYTHON_BUILD_IMAGE} AS build/' "$ROOT/services/Dockerfile"; } > "$dockerfile"
-grep -q '^FROM \${PYTHON_BUILD_IMAGE} AS build$' "$dockerfile" || die "services/Dockerfile has no 'FROM \${PYTHON_IMAGE} AS build' line any more"
+build_stage_on_ca "$ROOT/services/Dockerfile" PYTHON_IMAGE "$dockerfile"
 [ "$(grep -c '^FROM' "$dockerfile")" = 2 ] || die "services/Dockerfile no longer has exactly two stages"
 
 for spec in "${SERVICES[@]}"; do

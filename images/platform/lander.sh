@@ -27,6 +27,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$ROOT/k8s/node/lib.sh"
 . "$HERE/lib/java-base.sh"
 . "$HERE/lib/chart.sh"
+. "$HERE/lib/build-stage.sh"
 DOCKER=(docker -H "$DOCKER_HOST_URI")
 export DOCKER_BUILDKIT=0
 
@@ -107,17 +108,11 @@ else
   log "image $JARS_IMAGE: $(ls "$jars"/*.jar | wc -l) jars"
 fi
 
-bundle=/etc/ssl/certs/ca-certificates.crt
-[ -s "$bundle" ] || die "no CA bundle at $bundle"
-mkdir -p "$WORK/pip-context"
-cp "$bundle" "$WORK/pip-context/build-ca-bundle.pem"
-"${DOCKER[@]}" build -q --network none -f "$ROOT/images/python-build.Dockerfile" \
-  --build-arg PYTHON_IMAGE="$SPARK_IMAGE" -t "$PIP_IMAGE" "$WORK/pip-context" >/dev/null
+ca_build_image "$SPARK_IMAGE" "$PIP_IMAGE" "$WORK/pip-context"
 
 # ---- the lander ----------------------------------------------------------------------------
 dockerfile="$WORK/lander.Dockerfile"
-{ echo "ARG PYTHON_BUILD_IMAGE"; sed 's/^FROM \${SPARK_IMAGE} AS build$/FROM ${PYTHON_BUILD_IMAGE} AS build/' "$ROOT/spark-apps/price_lander/Dockerfile"; } > "$dockerfile"
-grep -q '^FROM \${PYTHON_BUILD_IMAGE} AS build$' "$dockerfile" || die "spark-apps/price_lander/Dockerfile has no 'FROM \${SPARK_IMAGE} AS build' line any more"
+build_stage_on_ca "$ROOT/spark-apps/price_lander/Dockerfile" SPARK_IMAGE "$dockerfile"
 [ "$(grep -c '^FROM \${SPARK_IMAGE}$' "$dockerfile")" = 1 ] || die "spark-apps/price_lander/Dockerfile's final stage is no longer 'FROM \${SPARK_IMAGE}'"
 
 inputs="$( { cat "$0" "$dockerfile"; image_id "$SPARK_IMAGE"; image_id "$PIP_IMAGE"; image_id "$JARS_IMAGE";
