@@ -13,6 +13,7 @@ from k8slib import dockerfiles, render
 from coinstream import crds
 from k8slib.render import REPO
 from k8slib.tilt import arg, calls, run_check
+from k8slib.tilt import load as load_tiltfile
 
 pytestmark = pytest.mark.unit
 
@@ -24,6 +25,7 @@ def test_checker_rejects_what_tilt_would(tmp_path):
         "local_resource(cmd='true')\n": 'missing argument "name"',
         "load('ext://helm_resource', 'helm_resource')\n": "cannot be checked offline",
         "helm_resource('x', 'y')\n": "undefined: helm_resource",
+        "namespace_create('x')\n": "undefined: namespace_create",  # an extension, not built in
         "def f(:\n": "got ':'",
     }
     for source, message in cases.items():
@@ -39,7 +41,9 @@ def test_tiltfile_deploys_the_chart_with_kind_values(tilt):
     assert arg(helm_call, "paths", 0) == "helm/coinstream"
     assert helm_call["kwargs"]["values"] == ["helm/coinstream/values-kind.yaml"]
     assert helm_call["kwargs"]["namespace"] == "coinstream"
-    assert len(calls(tilt, "k8s_yaml")) == 1
+    applied = [arg(c, "yaml", 0) for c in calls(tilt, "k8s_yaml")]
+    assert len(applied) == 2 and applied[1].startswith("<helm output")
+    assert yaml.safe_load(applied[0]) == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "coinstream"}}
     # What Tilt would apply renders, and is policy-clean (test_k8s_policy checks this combination).
     result = render.template(tuple(v.split("/")[-1] for v in helm_call["kwargs"]["values"]),
                              tuple(helm_call["kwargs"].get("set", [])))
@@ -111,10 +115,41 @@ def test_tiltfile_forwards_ports_and_runs_the_live_tests(tilt):
     assert {"api", "price-lander"} <= set(live[0]["kwargs"]["resource_deps"])
 
 
-def test_tiltfile_only_talks_to_the_kind_cluster(tilt):
+def test_tiltfile_only_talks_to_kind_or_the_node(tilt):
     (contexts,) = calls(tilt, "allow_k8s_contexts")
     kind = yaml.safe_load((REPO / "k8s" / "kind-cluster.yaml").read_text())
-    assert contexts["args"][0] == [f"kind-{kind['name']}"]
+    node = (REPO / "k8s" / "node" / "pki.sh").read_text()
+    assert contexts["args"][0] == [f"kind-{kind['name']}", "coinstream"]
+    assert "current-context: coinstream\n" in node
+
+
+@pytest.fixture(scope="module")
+def tilt_on_node() -> dict:
+    """The calls of the Tiltfile in the context of make k8s-up's node."""
+    return load_tiltfile(REPO / "Tiltfile", "coinstream")
+
+
+def test_on_the_node_images_are_built_there_and_imported(tilt, tilt_on_node):
+    assert not calls(tilt_on_node, "docker_build")
+    built = {arg(c, "ref", 0): c for c in calls(tilt_on_node, "custom_build")}
+    assert set(built) == {arg(c, "ref", 0) for c in calls(tilt, "docker_build")}
+    for ref, call in built.items():
+        assert call["kwargs"]["disable_push"] is True and call["kwargs"]["skips_local_docker"] is True
+        assert arg(call, "command", 1) == "images/tilt-build.sh " + ref.removeprefix("coinstream-")
+        assert all((REPO / d).exists() for d in arg(call, "deps", 2))
+    # live update of the services is the same as on kind
+    kind_updates = {arg(c, "ref", 0): c["kwargs"].get("live_update") for c in calls(tilt, "docker_build")}
+    assert all(built[r]["kwargs"].get("live_update", []) == (u or []) for r, u in kind_updates.items())
+
+
+def test_on_the_node_the_operators_are_the_add_ons_and_nothing_is_forwarded(tilt_on_node):
+    operators = {arg(c, "name", 0): c for c in calls(tilt_on_node, "local_resource")
+                 if "prerequisites" in c["kwargs"].get("labels", [])}
+    assert set(operators) == {"ingress-nginx", "strimzi", "spark-operator", "kube-prometheus-stack"}
+    assert all(c["kwargs"]["cmd"] == f"k8s/addons/lib/ready.sh {n}" for n, c in operators.items())
+    assert all(not c["kwargs"].get("port_forwards") for c in calls(tilt_on_node, "k8s_resource"))
+    script = (REPO / "k8s" / "addons" / "lib" / "ready.sh").read_text()
+    assert all(f"  {n}) ns=" in script for n in operators)
 
 
 def test_kind_config_maps_the_ingress_ports():

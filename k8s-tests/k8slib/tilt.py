@@ -4,19 +4,22 @@ runs it under Tilt's Starlark dialect with stand-ins for Tilt's functions and pr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 from . import render
 
 
-def run_check(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([render.tool("tiltfile-check"), str(path)], capture_output=True, text=True, timeout=60)
+def run_check(path: Path, context: str = "kind-coinstream") -> subprocess.CompletedProcess:
+    return subprocess.run([render.tool("tiltfile-check"), str(path)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "TILTFILE_CHECK_CONTEXT": context})
 
 
-def load(path: Path) -> dict:
-    """The calls the Tiltfile makes ({"calls": [{"fn", "args", "kwargs"}, ...]}); AssertionError if it does not load."""
-    result = run_check(path)
+def load(path: Path, context: str = "kind-coinstream") -> dict:
+    """The calls the Tiltfile makes in a kube context ({"calls": [{"fn", "args", "kwargs"}, ...]});
+    AssertionError if it does not load."""
+    result = run_check(path, context)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -2,8 +2,8 @@
 // (go.starlark.net, with Tilt's dialect options) and stand-ins for Tilt's built-in
 // functions. Each stand-in checks its arguments against Tilt's documented signature
 // and records the call; the calls are printed as JSON for the k8s-tests to inspect.
-// tilt cannot be built from the Go module proxy here, so this is the offline
-// equivalent of `tilt alpha tiltfile-result`.
+// It is the fast offline equivalent of `tilt alpha tiltfile-result`; TILTFILE_CHECK_CONTEXT
+// names the kube context k8s_context() answers (default kind-coinstream).
 //
 // Usage: tiltfile-check path/to/Tiltfile > calls.json
 package main
@@ -46,7 +46,7 @@ var signatures = map[string]sig{
 	"local_resource": {[]string{"name", "cmd", "deps", "trigger_mode", "resource_deps", "ignore", "auto_init",
 		"serve_cmd", "cmd_bat", "serve_cmd_bat", "allow_parallel", "links", "tags", "env", "serve_env",
 		"readiness_probe", "dir", "serve_dir", "labels"}, 1},
-	"namespace_create": {[]string{"name", "allow_duplicates", "annotations", "labels"}, 1},
+	"blob":             {[]string{"contents"}, 1},
 	"port_forward":     {[]string{"local_port", "container_port", "name", "link_path", "host"}, 1},
 	"link":             {[]string{"url", "name"}, 1},
 	"sync":             {[]string{"local_path", "remote_path"}, 2},
@@ -58,6 +58,7 @@ var signatures = map[string]sig{
 	"local":            {[]string{"command", "quiet", "command_bat", "echo_off", "env", "dir", "stdin"}, 1},
 	"default_registry": {[]string{"host", "host_from_cluster", "single_name"}, 1},
 	"warn":             {[]string{"msg"}, 1},
+	"k8s_context":      {[]string{}, 0},
 }
 
 type call struct {
@@ -176,6 +177,8 @@ func builtin(name string) *starlark.Builtin {
 			return nil, err
 		}
 		switch name {
+		case "blob":
+			return bound["contents"], nil
 		case "helm", "local":
 			return starlark.String(fmt.Sprintf("<%s output #%d>", name, len(calls)-1)), nil
 		case "read_file":
@@ -190,6 +193,11 @@ func builtin(name string) *starlark.Builtin {
 			return starlark.String(data), nil
 		case "sync", "run", "fall_back_on", "initial_sync", "port_forward", "link":
 			return marker(name, bound), nil
+		case "k8s_context": // the context the checker plays: TILTFILE_CHECK_CONTEXT, else kind's
+			if v, ok := os.LookupEnv("TILTFILE_CHECK_CONTEXT"); ok {
+				return starlark.String(v), nil
+			}
+			return starlark.String("kind-coinstream"), nil
 		}
 		if name == "watch_file" || name == "docker_build" {
 			p, _ := starlark.AsString(bound["path"])
