@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := $(HOME)/.cache/coinstream/tools
 
-.PHONY: install up down status test test-unit docs bench k8s-tools system-packages k8s-up k8s-down k8s-test
+.PHONY: install up down status test test-unit docs bench k8s-tools system-packages k8s-up k8s-down k8s-test k8s-tilt
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,15 +53,23 @@ bench:
 
 # A real single-node Kubernetes on this machine (processes in a network namespace of its
 # own, see k8s/node/README.md) with the chart installed; k8s-down removes it (not the build cache).
-k8s-up: install
+k8s-up:
 	scripts/k8s-up.sh
 
 k8s-down:
 	scripts/k8s-down.sh
 
 # The live k8s-tests against the cluster of k8s-up, as deployed (a missing cluster is a failure here).
-K8S_ENV := $(shell bash -c '. k8s/node/lib.sh && echo KUBECONFIG=$$KUBECONFIG_HOST PATH=$$K8S_BIN:$$TOOLS_BIN:$$PATH')
+K8S_ENV := $(shell bash -c '. k8s/node/lib.sh && echo KUBECONFIG=$$KUBECONFIG_HOST DOCKER_HOST=$$DOCKER_HOST_URI PATH=$$K8S_BIN:$$TOOLS_BIN:$$PATH')
 k8s-test: install
 	$(K8S_ENV) COINSTREAM_K8S_INSTALL=0 COINSTREAM_K8S_REQUIRED=1 \
 	  COINSTREAM_K8S_BASE_URL=http://127.0.0.1:$${COINSTREAM_K8S_HTTP_PORT:-18080} \
 	  $(BIN)/pytest -m live k8s-tests
+
+# Tilt (built by scripts/install-tilt.sh) against the cluster of k8s-up: builds the images in
+# its Docker daemon, deploys the chart as the Tiltfile says and waits until all is ready.
+# Tilt deploys the chart itself, so k8s-up's helm release is uninstalled first (not its data).
+k8s-tilt: install
+	scripts/install-tilt.sh
+	$(K8S_ENV) bash -c 'helm status -n coinstream coinstream >/dev/null 2>&1 && helm uninstall -n coinstream coinstream --wait --timeout 5m || true'
+	$(K8S_ENV) $(TOOLS)/bin/tilt ci --timeout 20m

@@ -10,10 +10,10 @@ command -v promtool >/dev/null || need+=(prometheus)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "installing Debian packages: ${need[*]}"
-$SUDO apt-get update -qq
+$SUDO flock /var/lock/coinstream-apt.lock apt-get update -qq
 # Do not let the package start a system-wide Prometheus service.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   echo exit 101 | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO flock /var/lock/coinstream-apt.lock apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

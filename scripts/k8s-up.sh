@@ -39,6 +39,9 @@ fi
 
 step packages "$NODE/install-packages.sh"
 step kubernetes "$NODE/build-kubernetes.sh"
+# the project's venv and tools (after the longest build, so a `make install` started beside
+# this one has long finished: never two pip runs in one venv)
+step install make -s -C "$ROOT" install
 step coredns "$NODE/build-coredns.sh"
 step dockerd "$NODE/dockerd.sh" start
 step pause-image "$NODE/build-pause.sh"

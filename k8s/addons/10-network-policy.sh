@@ -16,7 +16,7 @@ go_install kube-router "$KR_VERSION" "github.com/cloudnativelabs/kube-router/v2/
   "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KR_VERSION"
 if ! command -v ipset >/dev/null; then
   log "packages: apt-get install ipset"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ipset >/dev/null
+  DEBIAN_FRONTEND=noninteractive flock /var/lock/coinstream-apt.lock apt-get install -y -q --no-install-recommends ipset >/dev/null
 fi
 in_netns sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
   || die "net.bridge.bridge-nf-call-iptables cannot be set in the namespace: bridged pod traffic would bypass iptables"

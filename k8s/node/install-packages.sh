@@ -13,5 +13,5 @@ for c in dockerd:docker.io containerd:containerd runc:runc etcd:etcd-server mmde
 done
 [ ${#need[@]} -eq 0 ] && { log "packages: all present"; exit 0; }
 log "packages: apt-get install ${need[*]}"
-apt-get update -q >/dev/null
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+flock /var/lock/coinstream-apt.lock apt-get update -q >/dev/null
+DEBIAN_FRONTEND=noninteractive flock /var/lock/coinstream-apt.lock apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
