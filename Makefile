@@ -9,17 +9,17 @@ TOOLS := $(HOME)/.cache/coinstream/tools
 
 .PHONY: install up down status test test-unit docs bench k8s-tools system-packages k8s-up k8s-down k8s-test k8s-tilt
 
+# The venv and the project in it, under one lock: make targets started side by side (CI
+# builds the cluster beside the tests) wait for each other instead of racing one pip.
+INSTALL_LOCK := flock $(VENV).lock
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(INSTALL_LOCK) sh -c '[ -x $(BIN)/pip ] || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip; }'
 
 install: $(VENV)/.installed system-packages k8s-tools
 
-# pip runs again only when a package definition changed (so parallel make targets never
-# run two pip installs in one venv)
+# pip runs again only when a package definition changed
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
-	$(BIN)/pip install -q -e ".[dev]"
-	touch $@
+	$(INSTALL_LOCK) sh -c '[ $@ -nt pyproject.toml ] || { $(BIN)/pip install -q -e ".[dev]" && touch $@; }'
 
 # Debian packages the project needs: Maven (fetches the servers), promtool/Prometheus.
 system-packages:
@@ -27,7 +27,7 @@ system-packages:
 
 # helm and kubeconform, built with `go install` into the cache.
 k8s-tools:
-	@scripts/install-k8s-tools.sh
+	@$(INSTALL_LOCK) scripts/install-k8s-tools.sh
 
 up: install
 	$(BIN)/coinstream up
