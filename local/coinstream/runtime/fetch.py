@@ -10,6 +10,7 @@ or half-finished download is never used.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -119,7 +120,15 @@ def _install(dest: Path, fill) -> Path:
 
 
 def cached(label: str, dest: Path, fill, attempts: int = 3, final: tuple[type[Exception], ...] = ()) -> Path:
-    """``dest`` as ``fill(tmpdir)`` makes it, unless a verified copy is cached; ``final`` errors are not retried."""
+    """``dest`` as ``fill(tmpdir)`` makes it, unless a verified copy is cached; ``final`` errors are not retried.
+    One process at a time per ``dest`` (a lock file beside it): the others wait and find it cached."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.parent / f".{dest.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _cached(label, dest, fill, attempts, final)
+
+
+def _cached(label: str, dest: Path, fill, attempts: int, final: tuple[type[Exception], ...]) -> Path:
     if verify(dest):
         return dest
     if dest.exists():
