@@ -157,9 +157,13 @@ def test_compaction_of_a_finished_day_keeps_query_results_identical(lander):
     assert tuple(before[:5]) == expected
 
     def compacted():
-        (row,) = lander.query(sql, [coin])
+        # the day's files first, then the figures: compaction swaps files once, so figures read
+        # after the one compacted file is seen are the compacted day's
         paths = [r[0] for r in lander.query('SELECT DISTINCT "$path" FROM coin_prices WHERE day = DATE \'2025-06-01\'')]
-        return row if len(paths) == 1 and COMPACTED_RE.match(paths[0].rsplit("/", 1)[1]) else None
+        if len(paths) != 1 or not COMPACTED_RE.match(paths[0].rsplit("/", 1)[1]):
+            return None
+        (row,) = lander.query(sql, [coin])
+        return row
 
     after = lander.wait_until(compacted, 90, f"the {waves} files of the day compacted into one", every_s=2)
     assert tuple(after[:5]) == expected and after[5] == 1
