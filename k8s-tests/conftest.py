@@ -4,7 +4,6 @@ needs the cluster in KUBECONFIG and skips, saying why, without one."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -81,7 +80,7 @@ def release(kube):
         args = ["upgrade", "--install", live.RELEASE, str(render.CHART), "--namespace", live.NAMESPACE,
                 "--create-namespace", "-f", str(render.CHART / "values-kind.yaml"), "--wait",
                 "--timeout", f"{int(live.TIMEOUT_S)}s"]
-        for extra in filter(None, os.environ.get("COINSTREAM_K8S_VALUES", "").split(",")):
+        for extra in live.VALUES:
             args += ["-f", extra]
         result = render.helm(*args, timeout=live.TIMEOUT_S + 60)
         assert result.ok, result.stderr

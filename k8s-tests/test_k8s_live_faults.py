@@ -63,11 +63,9 @@ def sql(kube, statement: str) -> list:
 
 
 def delete_one(kube, what: str, selector: str) -> str:
-    core = kube.CoreV1Api()
-    found = [p for p in core.list_namespaced_pod(live.NAMESPACE, label_selector=selector).items
-             if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
+    found = live.running_pods(kube, selector)
     assert found, f"no running pod of the {what} ({selector})"
-    core.delete_namespaced_pod(found[0].metadata.name, live.NAMESPACE, grace_period_seconds=0)
+    kube.CoreV1Api().delete_namespaced_pod(found[0].metadata.name, live.NAMESPACE, grace_period_seconds=0)
     return found[0].metadata.name
 
 

@@ -27,6 +27,7 @@ RELEASE = os.environ.get("COINSTREAM_K8S_RELEASE", "coinstream")
 INSTALL = os.environ.get("COINSTREAM_K8S_INSTALL", "1") != "0"
 BASE_URL = os.environ.get("COINSTREAM_K8S_BASE_URL", "http://localhost").rstrip("/")
 TIMEOUT_S = float(os.environ.get("COINSTREAM_K8S_TIMEOUT_S", "900"))
+VALUES = tuple(filter(None, os.environ.get("COINSTREAM_K8S_VALUES", "").split(",")))
 REQUIRED = os.environ.get("COINSTREAM_K8S_REQUIRED", "0") == "1"
 PROMETHEUS = os.environ.get("COINSTREAM_K8S_PROMETHEUS", "monitoring/prometheus:9090")
 
@@ -64,11 +65,15 @@ def wait(what: str, check: Callable[[], tuple[bool, Any]], timeout_s: float = TI
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}: {last}")
 
 
-def pods(kube, component: str, namespace: str = NAMESPACE) -> list:
-    """Running pods of one of the chart's components."""
-    selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}"
+def running_pods(kube, selector: str, namespace: str = NAMESPACE) -> list:
+    """Running pods matching a label selector (not those already being deleted)."""
     items = kube.CoreV1Api().list_namespaced_pod(namespace, label_selector=selector).items
     return [p for p in items if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
+
+
+def pods(kube, component: str, namespace: str = NAMESPACE) -> list:
+    """Running pods of one of the chart's components."""
+    return running_pods(kube, f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}", namespace)
 
 
 def exec_in(kube, pod: str, command: list[str], namespace: str = NAMESPACE, timeout_s: float = 60) -> str:
