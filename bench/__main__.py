@@ -56,7 +56,7 @@ def parse_output(stdout: str) -> dict:
     """The BENCH_JSON object of a bench's output (its last such line); ValueError if there is none."""
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
-            data = json.loads(line[len(MARKER):])
+            data = json.loads(line[len(MARKER) :])
             if not isinstance(data, dict) or not isinstance(data.get("figures"), list):
                 raise ValueError("BENCH_JSON without a figures list")
             return data
@@ -67,8 +67,15 @@ def run_one(name: str, path: Path, timeout_s: float) -> Outcome:
     started = time.monotonic()
     log = RESULTS / f"{name}.log"
     # its own session: on timeout the whole group goes (a bench starts servers and load generators)
-    proc = subprocess.Popen([sys.executable, str(path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -125,8 +132,10 @@ def table(outcomes: list[Outcome]) -> str:
         elif o.skipped and not o.figures:
             lines.append(f"| {o.name} | (skipped: {_cell(o.skipped)}) |  |  |  | skipped |")
         for f in o.figures:
-            lines.append(f"| {o.name} | {_cell(f.get('name'))} | {_cell(f.get('value'))} | {_cell(f.get('unit'))} "
-                         f"| {_cell(f.get('target'))} | {verdict(f)} |")
+            lines.append(
+                f"| {o.name} | {_cell(f.get('name'))} | {_cell(f.get('value'))} | {_cell(f.get('unit'))} "
+                f"| {_cell(f.get('target'))} | {verdict(f)} |"
+            )
     return "\n".join(lines)
 
 
@@ -138,7 +147,8 @@ def summary(outcomes: list[Outcome], started: datetime) -> str:
         "",
         f"Run {started:%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; load average at the end {load[0]:.2f}). "
-        + ", ".join(f"{o.name} {o.seconds:.0f} s" for o in outcomes) + ".",
+        + ", ".join(f"{o.name} {o.seconds:.0f} s" for o in outcomes)
+        + ".",
         "",
         f"{'All figures met their targets.' if not failed else f'{failed} figure(s) or bench(es) FAILED.'} "
         "Each bench's full output: bench/results/<bench>.log.",

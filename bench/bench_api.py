@@ -54,6 +54,7 @@ def _pct(values: list[float], q: float) -> float:
 
 # --- load generator -------------------------------------------------------------
 
+
 def _client(args: tuple[str, int, str, str, float, int]) -> tuple[int, int, list[float]]:
     host, port, path, key, seconds, threads = args
     results: list[tuple[int, int, list[float]]] = []
@@ -90,9 +91,9 @@ def _client(args: tuple[str, int, str, str, float, int]) -> tuple[int, int, list
 
 
 def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
+    from coinstream.runtime.config import LocalSettings
     from coinstream_common.kafka import broker_metadata, ensure_topics, topic_specs
     from coinstream_common.settings import KafkaSettings, TopicSettings
-    from coinstream.runtime.config import LocalSettings
 
     local = LocalSettings()
     bootstrap = f"{local.host}:{local.kafka_port}"
@@ -103,11 +104,20 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
 
     stub = _stub_module().StubQuery()
     suffix = uuid.uuid4().hex[:8]
-    topics = TopicSettings(backfill_requests=f"bench.api.{suffix}.backfill", prices_landed=f"bench.api.{suffix}.landed",
-                           portfolio_events=f"bench.api.{suffix}.portfolios")
+    topics = TopicSettings(
+        backfill_requests=f"bench.api.{suffix}.backfill",
+        prices_landed=f"bench.api.{suffix}.landed",
+        portfolio_events=f"bench.api.{suffix}.portfolios",
+    )
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
-    ensure_topics(kafka, [s for s in topic_specs(topics) if s.name in
-                          (topics.backfill_requests, topics.prices_landed, topics.portfolio_events)])
+    ensure_topics(
+        kafka,
+        [
+            s
+            for s in topic_specs(topics)
+            if s.name in (topics.backfill_requests, topics.prices_landed, topics.portfolio_events)
+        ],
+    )
     key = "bench-key"
     port = _free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
@@ -131,8 +141,12 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
     import subprocess
 
     log = open(tmp / "gunicorn.log", "w")
-    proc = subprocess.Popen([gunicorn, "-c", "python:coinstream_common.gunicorn_conf", "coinstream_api.app:create_app()"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [gunicorn, "-c", "python:coinstream_common.gunicorn_conf", "coinstream_api.app:create_app()"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_http(base + "/healthz", 60)
@@ -141,8 +155,13 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
         t0 = _midnight_days_ago(91)
         for n, coin in enumerate(coins):
             stub.table.add(coin, "usd", {t0 + d * DAY: 100.0 * (n + 1) + d for d in range(91)})
-        body = {"holdings": [{"coin": c, "amount": 1.0 + i} for i, c in enumerate(coins)], "vs_currency": "usd",
-                "from": _iso(t0), "to": _iso(t0 + 90 * DAY), "interval": "daily"}
+        body = {
+            "holdings": [{"coin": c, "amount": 1.0 + i} for i, c in enumerate(coins)],
+            "vs_currency": "usd",
+            "from": _iso(t0),
+            "to": _iso(t0 + 90 * DAY),
+            "interval": "daily",
+        }
         created = requests.post(base + "/v1/portfolios", json=body, headers={"X-API-Key": key}, timeout=30)
         if created.status_code != 201:
             raise RuntimeError(f"bench portfolio not complete: {created.status_code} {created.text[:300]}")
@@ -177,10 +196,12 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
         from confluent_kafka.admin import AdminClient
 
         AdminClient({"bootstrap.servers": bootstrap}).delete_topics(
-            [topics.backfill_requests, topics.prices_landed, topics.portfolio_events])
+            [topics.backfill_requests, topics.prices_landed, topics.portfolio_events]
+        )
 
 
 # --- valuation latency on the real stack -----------------------------------------
+
 
 def bench_valuation(samples: int) -> list[dict]:
     from coinstream.runtime.config import LocalSettings
@@ -192,14 +213,30 @@ def bench_valuation(samples: int) -> list[dict]:
         try:
             ready = requests.get(url + "/readyz", timeout=3)
         except requests.RequestException as exc:
-            return [{"skipped": f"the {name} service is not running at {url} ({type(exc).__name__}); "
-                                f"start the stack with `coinstream up`"}]
+            return [
+                {
+                    "skipped": f"the {name} service is not running at {url} ({type(exc).__name__}); "
+                    f"start the stack with `coinstream up`"
+                }
+            ]
         if ready.status_code != 200:
             return [{"skipped": f"the {name} service at {url} is not ready: {ready.text[:200]}"}]
     key = os.environ.get("COINSTREAM_API_API_KEYS", "dev-key").split(",")[0].strip()
     coins = requests.get(f"http://{local.host}:{local.sim_port}/api/v3/coins/list", timeout=5).json()
-    preferred = ["bitcoin", "ethereum", "solana", "cardano", "dogecoin", "ripple", "litecoin", "polkadot", "tron",
-                 "chainlink", "stellar", "monero"]
+    preferred = [
+        "bitcoin",
+        "ethereum",
+        "solana",
+        "cardano",
+        "dogecoin",
+        "ripple",
+        "litecoin",
+        "polkadot",
+        "tron",
+        "chainlink",
+        "stellar",
+        "monero",
+    ]
     known = {c["id"] for c in coins}
     ids = [c for c in preferred if c in known] + sorted(known - set(preferred))
     end = _midnight_days_ago(0)  # the range's first day within CoinGecko's public 365-day history
@@ -209,9 +246,15 @@ def bench_valuation(samples: int) -> list[dict]:
     ]
     out = []
     for label, coin_ids, start, stop, interval in cases:
+
         def create(shift_s: int) -> tuple[float, requests.Response]:
-            body = {"holdings": [{"coin": c, "amount": 1.0 + i} for i, c in enumerate(coin_ids)], "vs_currency": "usd",
-                    "from": _iso(start + shift_s * 1000), "to": _iso(stop + shift_s * 1000), "interval": interval}
+            body = {
+                "holdings": [{"coin": c, "amount": 1.0 + i} for i, c in enumerate(coin_ids)],
+                "vs_currency": "usd",
+                "from": _iso(start + shift_s * 1000),
+                "to": _iso(stop + shift_s * 1000),
+                "interval": interval,
+            }
             t = time.perf_counter()
             resp = requests.post(api + "/v1/portfolios", json=body, headers={"X-API-Key": key}, timeout=120)
             return time.perf_counter() - t, resp
@@ -231,29 +274,38 @@ def bench_valuation(samples: int) -> list[dict]:
             if n >= 4:
                 warm.append(took)
         direct = []
-        qbody = {"holdings": [{"coin": c, "amount": 1.0, "acquired_at": None} for c in coin_ids],
-                 "vs_currency": "usd", "from": _iso(start), "to": _iso(stop), "interval": interval, "staleness_s": None}
+        qbody = {
+            "holdings": [{"coin": c, "amount": 1.0, "acquired_at": None} for c in coin_ids],
+            "vs_currency": "usd",
+            "from": _iso(start),
+            "to": _iso(stop),
+            "interval": interval,
+            "staleness_s": None,
+        }
         for _ in range(samples):
             t = time.perf_counter()
             requests.post(query + "/v1/valuation", json=qbody, timeout=120)
             direct.append(time.perf_counter() - t)
-        out.append({
-            "what": f"POST /v1/portfolios through the api, {label}",
-            "samples": len(warm),
-            "statuses": sorted(set(statuses)),
-            "coverage_fraction": present,
-            "api_ms_p50": round(statistics.median(warm) * 1000, 1),
-            "api_ms_p99": round(_pct(warm, 0.99) * 1000, 1),
-            "api_uncached_ms_p50": round(statistics.median(cold) * 1000, 1),
-            "api_uncached_ms_p99": round(_pct(cold, 0.99) * 1000, 1),
-            "query_service_alone_ms_p50": round(statistics.median(direct) * 1000, 1),
-            "query_service_alone_ms_p99": round(_pct(direct, 0.99) * 1000, 1),
-            "target_p50_ms": 300 if "365" in label else None,
-        })
+        out.append(
+            {
+                "what": f"POST /v1/portfolios through the api, {label}",
+                "samples": len(warm),
+                "statuses": sorted(set(statuses)),
+                "coverage_fraction": present,
+                "api_ms_p50": round(statistics.median(warm) * 1000, 1),
+                "api_ms_p99": round(_pct(warm, 0.99) * 1000, 1),
+                "api_uncached_ms_p50": round(statistics.median(cold) * 1000, 1),
+                "api_uncached_ms_p99": round(_pct(cold, 0.99) * 1000, 1),
+                "query_service_alone_ms_p50": round(statistics.median(direct) * 1000, 1),
+                "query_service_alone_ms_p99": round(_pct(direct, 0.99) * 1000, 1),
+                "target_p50_ms": 300 if "365" in label else None,
+            }
+        )
     return out
 
 
 # --- helpers ----------------------------------------------------------------------
+
 
 def _free_port() -> int:
     import socket
@@ -302,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _bench_figures(rps: dict, valuations: list[dict]) -> list[dict]:
     """The results above in the shape bench/__main__.py tabulates (its BENCH_JSON convention)."""
+
     def fig(name, value, unit, target=None, ok=None):
         return {"name": name, "value": value, "unit": unit, "target": target, "ok": ok}
 
@@ -309,22 +362,36 @@ def _bench_figures(rps: dict, valuations: list[dict]) -> list[dict]:
     if "skipped" in rps:
         out.append(fig("GET /v1/portfolios/{id} requests/s", f"skipped: {rps['skipped']}", ""))
     else:
-        out += [fig("GET /v1/portfolios/{id} requests/s", rps["requests_per_s"], "req/s",
-                    f">= {rps['target_requests_per_s']}", rps["requests_per_s"] >= rps["target_requests_per_s"]),
-                fig("GET /v1/portfolios/{id} p50", rps["latency_ms_p50"], "ms"),
-                fig("GET /v1/portfolios/{id} p99", rps["latency_ms_p99"], "ms"),
-                fig("GET /v1/portfolios/{id} errors", rps["errors"], "count", "0", rps["errors"] == 0)]
+        out += [
+            fig(
+                "GET /v1/portfolios/{id} requests/s",
+                rps["requests_per_s"],
+                "req/s",
+                f">= {rps['target_requests_per_s']}",
+                rps["requests_per_s"] >= rps["target_requests_per_s"],
+            ),
+            fig("GET /v1/portfolios/{id} p50", rps["latency_ms_p50"], "ms"),
+            fig("GET /v1/portfolios/{id} p99", rps["latency_ms_p99"], "ms"),
+            fig("GET /v1/portfolios/{id} errors", rps["errors"], "count", "0", rps["errors"] == 0),
+        ]
     for v in valuations:
         if "skipped" in v:
             out.append(fig("valuation latency through the api", f"skipped: {v['skipped']}", ""))
             continue
         label, target = v["what"].removeprefix("POST /v1/portfolios through the api, "), v["target_p50_ms"]
-        out += [fig(f"valuation {label}: api p50", v["api_ms_p50"], "ms", target and f"< {target}",
-                    None if target is None else v["api_ms_p50"] < target),
-                fig(f"valuation {label}: api p99", v["api_ms_p99"], "ms"),
-                fig(f"valuation {label}: api p50, uncached (Trino every time)", v["api_uncached_ms_p50"], "ms"),
-                fig(f"valuation {label}: api p99, uncached", v["api_uncached_ms_p99"], "ms"),
-                fig(f"valuation {label}: query service alone p50", v["query_service_alone_ms_p50"], "ms")]
+        out += [
+            fig(
+                f"valuation {label}: api p50",
+                v["api_ms_p50"],
+                "ms",
+                target and f"< {target}",
+                None if target is None else v["api_ms_p50"] < target,
+            ),
+            fig(f"valuation {label}: api p99", v["api_ms_p99"], "ms"),
+            fig(f"valuation {label}: api p50, uncached (Trino every time)", v["api_uncached_ms_p50"], "ms"),
+            fig(f"valuation {label}: api p99, uncached", v["api_uncached_ms_p99"], "ms"),
+            fig(f"valuation {label}: query service alone p50", v["query_service_alone_ms_p50"], "ms"),
+        ]
     return out
 
 

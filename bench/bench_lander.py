@@ -23,8 +23,6 @@ import threading
 import time
 import uuid
 
-from confluent_kafka import Consumer, Producer
-
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.lander import PriceLander, isolated_env, remove_isolated
 from coinstream.runtime.stack import Stack
@@ -32,6 +30,7 @@ from coinstream.runtime.trino import run_query
 from coinstream_common.events import LandedNotification, PriceEvent
 from coinstream_common.kafka import TopicSpec, ensure_topics
 from coinstream_common.settings import KafkaSettings
+from confluent_kafka import Consumer, Producer
 
 
 def free_port() -> int:
@@ -51,26 +50,43 @@ class Bench:
     def __init__(self, cfg: LocalSettings, args) -> None:
         self.cfg, self.args = cfg, args
         self.run = uuid.uuid4().hex[:8]
-        self.env = isolated_env(cfg, self.run, free_port()) | {"COINSTREAM_LANDER_TRIGGER_INTERVAL_S": str(args.trigger)}
+        self.env = isolated_env(cfg, self.run, free_port()) | {
+            "COINSTREAM_LANDER_TRIGGER_INTERVAL_S": str(args.trigger)
+        }
         self.topic = self.env["COINSTREAM_TOPIC_PRICES"]
         self.landed_topic = self.env["COINSTREAM_TOPIC_PRICES_LANDED"]
         self.schema = self.env["COINSTREAM_TRINO_SCHEMA"]
-        self.lander = PriceLander(cfg, env=self.env, name=f"price-lander-bench-{self.run}",
-                                  spark_conf={"spark.ui.enabled": "false"})
+        self.lander = PriceLander(
+            cfg, env=self.env, name=f"price-lander-bench-{self.run}", spark_conf={"spark.ui.enabled": "false"}
+        )
 
     # -- plumbing -----------------------------------------------------------------
     def producer(self) -> Producer:
-        return Producer({"bootstrap.servers": self.cfg.kafka_bootstrap, "linger.ms": 5, "enable.idempotence": True,
-                         "compression.type": "lz4", "batch.size": 1_000_000})
+        return Producer(
+            {
+                "bootstrap.servers": self.cfg.kafka_bootstrap,
+                "linger.ms": 5,
+                "enable.idempotence": True,
+                "compression.type": "lz4",
+                "batch.size": 1_000_000,
+            }
+        )
 
     def query(self, sql: str) -> list:
-        return run_query(self.cfg.host, self.cfg.trino_port, "coinstream-bench", sql, catalog="hive", schema=self.schema)
+        return run_query(
+            self.cfg.host, self.cfg.trino_port, "coinstream-bench", sql, catalog="hive", schema=self.schema
+        )
 
     def setup(self) -> float:
         topics = [self.topic, self.env["COINSTREAM_TOPIC_PRICES_DLQ"], self.landed_topic]
-        ensure_topics(KafkaSettings(bootstrap_servers=self.cfg.kafka_bootstrap),
-                      [TopicSpec(topics[0], 6, {"compression.type": "lz4"}), TopicSpec(topics[1], 1, {}),
-                       TopicSpec(topics[2], 1, {})])
+        ensure_topics(
+            KafkaSettings(bootstrap_servers=self.cfg.kafka_bootstrap),
+            [
+                TopicSpec(topics[0], 6, {"compression.type": "lz4"}),
+                TopicSpec(topics[1], 1, {}),
+                TopicSpec(topics[2], 1, {}),
+            ],
+        )
         started = time.monotonic()
         self.lander.start(say=lambda *_: None)
         return time.monotonic() - started
@@ -127,7 +143,7 @@ class Bench:
             paths: list[str] = []
             deadline = None
             while True:
-                exclude = " AND \"$path\" NOT IN (" + ",".join(f"'{p}'" for p in paths) + ")" if paths else ""
+                exclude = ' AND "$path" NOT IN (' + ",".join(f"'{p}'" for p in paths) + ")" if paths else ""
                 try:
                     rows = self.query(f"SELECT \"$path\", event_id FROM coin_prices WHERE coin_id = '{coin}'{exclude}")
                 except Exception as exc:  # noqa: BLE001 - the table may not exist yet
@@ -167,8 +183,14 @@ class Bench:
             for i in range(n // len(coins))
             for c in coins
         ]
-        consumer = Consumer({"bootstrap.servers": self.cfg.kafka_bootstrap, "group.id": f"bench-{self.run}",
-                             "auto.offset.reset": "latest", "enable.auto.commit": False})
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.cfg.kafka_bootstrap,
+                "group.id": f"bench-{self.run}",
+                "auto.offset.reset": "latest",
+                "enable.auto.commit": False,
+            }
+        )
         consumer.subscribe([self.landed_topic])
         consumer.consume(1, timeout=3)  # join the group before anything lands
         p = self.producer()
@@ -197,8 +219,14 @@ class Bench:
                     last = note.landed_at / 1000
         consumer.close()
         elapsed = last - t0
-        return {"events": len(payloads), "landed": landed, "batches": batches, "produce_s": produced_s,
-                "elapsed_s": elapsed, "rate": landed / elapsed if elapsed > 0 else float("nan")}
+        return {
+            "events": len(payloads),
+            "landed": landed,
+            "batches": batches,
+            "produce_s": produced_s,
+            "elapsed_s": elapsed,
+            "rate": landed / elapsed if elapsed > 0 else float("nan"),
+        }
 
 
 def main() -> int:
@@ -217,8 +245,11 @@ def main() -> int:
     began = time.monotonic()
     try:
         start_s = bench.setup()
-        print(f"isolated lander {bench.run} up in {start_s:.0f}s; latency phase {args.duration:.0f}s at "
-              f"{args.rate}/s ...", flush=True)
+        print(
+            f"isolated lander {bench.run} up in {start_s:.0f}s; latency phase {args.duration:.0f}s at "
+            f"{args.rate}/s ...",
+            flush=True,
+        )
         warm_s = bench.warm_up()
         print(f"first batch queryable after {warm_s:.1f}s (cold JVM); measuring ...", flush=True)
         lat = bench.latency()
@@ -260,13 +291,23 @@ def print_bench_json(args, start_s: float, warm_s: float, lat: dict, thr: dict, 
     figures = [
         fig("lander start (JVM, session, Trino DDL)", round(start_s, 1), "s"),
         fig("first batch queryable (cold, warm-up)", round(warm_s, 1), "s"),
-        fig(f"latency @ {args.rate}/s: events visible / sent", f"{lat['visible']} / {lat['sent']}", "events", "all",
-            lat["visible"] == lat["sent"]),
+        fig(
+            f"latency @ {args.rate}/s: events visible / sent",
+            f"{lat['visible']} / {lat['sent']}",
+            "events",
+            "all",
+            lat["visible"] == lat["sent"],
+        ),
         fig("event-to-queryable p50", round(lat["p50"], 2), "s", "< 5", lat["p50"] < 5),
         fig("event-to-queryable p99", round(lat["p99"], 2), "s", "< 10", lat["p99"] < 10),
         fig("event-to-queryable max", round(lat["max"], 2), "s"),
-        fig("backlog landed / events", f"{thr['landed']} / {thr['events']}", "events", "all",
-            thr["landed"] == thr["events"]),
+        fig(
+            "backlog landed / events",
+            f"{thr['landed']} / {thr['events']}",
+            "events",
+            "all",
+            thr["landed"] == thr["events"],
+        ),
         fig("sustained landing", round(thr["rate"]), "events/s", ">= 20000", thr["rate"] >= 20000),
         fig("benchmark wall time", round(wall_s), "s", "< 180", wall_s < 180),
     ]

@@ -68,8 +68,9 @@ if __name__ != "__main__":
         @task(2)
         def create(self) -> None:
             body = random.choice(PLAN["complete_bodies"])
-            with self.client.post("/v1/portfolios", json=body, headers=self.headers, name="POST /v1/portfolios",
-                                  catch_response=True) as resp:
+            with self.client.post(
+                "/v1/portfolios", json=body, headers=self.headers, name="POST /v1/portfolios", catch_response=True
+            ) as resp:
                 if resp.status_code in (201, 202):
                     with _lock:
                         _created.append(resp.json()["id"])
@@ -85,8 +86,9 @@ if __name__ != "__main__":
         @task(1)
         def chart(self) -> None:
             pid = random.choice(_created)
-            self.client.get(f"/v1/portfolios/{pid}/chart.svg", headers=self.headers,
-                            name="GET /v1/portfolios/{id}/chart.svg")
+            self.client.get(
+                f"/v1/portfolios/{pid}/chart.svg", headers=self.headers, name="GET /v1/portfolios/{id}/chart.svg"
+            )
 
     class StreamUser(HttpUser):
         """Creates a portfolio whose last days are not landed yet and follows its stream."""
@@ -100,15 +102,21 @@ if __name__ != "__main__":
         @task
         def follow(self) -> None:
             body = random.choice(PLAN["pending_bodies"])
-            created = self.client.post("/v1/portfolios", json=body, headers=self.headers,
-                                       name="POST /v1/portfolios (pending)")
+            created = self.client.post(
+                "/v1/portfolios", json=body, headers=self.headers, name="POST /v1/portfolios (pending)"
+            )
             if created.status_code not in (201, 202):
                 return
             pid = created.json()["id"]
             deadline = time.monotonic() + STREAM_HOLD_S
-            with self.client.get(f"/v1/portfolios/{pid}/stream", headers=self.headers, stream=True,
-                                 name="GET /v1/portfolios/{id}/stream (open)", catch_response=True,
-                                 timeout=(5, STREAM_HOLD_S + 5)) as resp:
+            with self.client.get(
+                f"/v1/portfolios/{pid}/stream",
+                headers=self.headers,
+                stream=True,
+                name="GET /v1/portfolios/{id}/stream (open)",
+                catch_response=True,
+                timeout=(5, STREAM_HOLD_S + 5),
+            ) as resp:
                 if resp.status_code != 200:
                     resp.failure(f"{resp.status_code}")
                     _count("streams_failed")
@@ -162,8 +170,13 @@ def _main(argv: list[str] | None = None) -> int:
     landed_until = today - 30 * day  # the stub knows prices up to here; the lander adds days during the run
 
     def body(n_coins: int, first: int, last: int) -> dict:
-        return {"holdings": [{"coin": c, "amount": 1.0 + i} for i, c in enumerate(coins[:n_coins])],
-                "vs_currency": "usd", "from": iso(first), "to": iso(last), "interval": "daily"}
+        return {
+            "holdings": [{"coin": c, "amount": 1.0 + i} for i, c in enumerate(coins[:n_coins])],
+            "vs_currency": "usd",
+            "from": iso(first),
+            "to": iso(last),
+            "interval": "daily",
+        }
 
     complete_bodies = [body(n, landed_until - d * day, landed_until) for n in (1, 3, 5) for d in (7, 30, 90)]
     # pending: completes after 3 landed days (~10 s into the run), or not within the run (30 days)
@@ -206,14 +219,20 @@ def _main(argv: list[str] | None = None) -> int:
             stub = servers.load_stub_query().StubQuery(coins=coins)
             cleanup.append(stub.close)
             for i, coin in enumerate(coins):
-                stub.table.add(coin, "usd", {t: 100.0 * (i + 1) + (t - start) / day
-                                             for t in range(start, landed_until + 1, day)})
+                stub.table.add(
+                    coin, "usd", {t: 100.0 * (i + 1) + (t - start) / day for t in range(start, landed_until + 1, day)}
+                )
             topics = servers.FreshTopics(bootstrap, "bench-load")
             cleanup.append(topics.delete)
             key = "bench-load-key"
-            env = servers.api_env(topics, stub, key, COINSTREAM_LOG_LEVEL="WARNING",
-                                  COINSTREAM_API_STREAM_TIMEOUT_S=str(args.stream_hold + 30),
-                                  COINSTREAM_API_HEARTBEAT_S="2")
+            env = servers.api_env(
+                topics,
+                stub,
+                key,
+                COINSTREAM_LOG_LEVEL="WARNING",
+                COINSTREAM_API_STREAM_TIMEOUT_S=str(args.stream_hold + 30),
+                COINSTREAM_API_HEARTBEAT_S="2",
+            )
             api = servers.Gunicorn("api", env, tmp, workers=2, threads=16, ready_path="/readyz")
             cleanup.append(api.close)
             base = api.base_url
@@ -225,8 +244,9 @@ def _main(argv: list[str] | None = None) -> int:
                 while not lander_stop.wait(3.0):
                     t += day
                     for i, coin in enumerate(coins):
-                        stub.land(coin, "usd", {t: 100.0 * (i + 1) + (t - start) / day}, producer,
-                                  topics.topics.prices_landed)
+                        stub.land(
+                            coin, "usd", {t: 100.0 * (i + 1) + (t - start) / day}, producer, topics.topics.prices_landed
+                        )
                     landed_days[0] += 1
 
             target = "api under gunicorn (2 workers x 16 threads), stub query service, real Kafka"
@@ -244,15 +264,40 @@ def _main(argv: list[str] | None = None) -> int:
         counts_path = tmp / "counts.json"
         locust = str(Path(sys.executable).with_name("locust"))
         users = max(2, args.users)
-        cmd = [locust, "-f", str(Path(__file__).resolve()), "--headless", "--host", base, "-u", str(users),
-               "-r", str(args.spawn_rate), "-t", f"{int(args.seconds)}s", "--stop-timeout", str(int(args.stream_hold) + 5),
-               "--csv", str(tmp / "load"), "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
-        env = os.environ | {"BENCH_LOAD_KEY": key, "BENCH_LOAD_COUNTS": str(counts_path),
-                            "BENCH_LOAD_STREAM_HOLD_S": str(args.stream_hold),
-                            "BENCH_LOAD_PLAN": json.dumps({"complete_bodies": complete_bodies,
-                                                           "pending_bodies": pending_bodies, "ids": ids})}
-        run = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                             timeout=args.seconds + args.stream_hold + 120)
+        cmd = [
+            locust,
+            "-f",
+            str(Path(__file__).resolve()),
+            "--headless",
+            "--host",
+            base,
+            "-u",
+            str(users),
+            "-r",
+            str(args.spawn_rate),
+            "-t",
+            f"{int(args.seconds)}s",
+            "--stop-timeout",
+            str(int(args.stream_hold) + 5),
+            "--csv",
+            str(tmp / "load"),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--exit-code-on-error",
+            "0",
+        ]
+        env = os.environ | {
+            "BENCH_LOAD_KEY": key,
+            "BENCH_LOAD_COUNTS": str(counts_path),
+            "BENCH_LOAD_STREAM_HOLD_S": str(args.stream_hold),
+            "BENCH_LOAD_PLAN": json.dumps(
+                {"complete_bodies": complete_bodies, "pending_bodies": pending_bodies, "ids": ids}
+            ),
+        }
+        run = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=args.seconds + args.stream_hold + 120
+        )
         lander_stop.set()
         if run.returncode != 0 or not (tmp / "load_stats.csv").exists():
             raise RuntimeError(f"locust failed ({run.returncode}): {run.stderr[-2000:]}")
@@ -272,15 +317,22 @@ def _main(argv: list[str] | None = None) -> int:
     rps = float(agg["Requests/s"])
     p50, p99 = float(agg["50%"]), float(agg["99%"])
     five_xx = int(counts.get("5xx", -1))
-    print(f"load test of {target}, {int(args.seconds)} s, {users} users (5:1 portfolio:stream), locust "
-          f"{_version('locust')}")
+    print(
+        f"load test of {target}, {int(args.seconds)} s, {users} users (5:1 portfolio:stream), locust "
+        f"{_version('locust')}"
+    )
     print(f"{'endpoint':48} {'requests':>9} {'failures':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
     for name, r in rows.items():
-        print(f"{name:48} {r['Request Count']:>9} {r['Failure Count']:>8} {float(r['Requests/s']):>8.1f} "
-              f"{r['50%']:>7} {r['99%']:>7}")
-    print(f"5xx: {five_xx}; streams opened {counts.get('streams_opened')}, events received "
-          f"{counts.get('stream_events')}, ended with complete/timeout {counts.get('streams_completed')}, "
-          f"failed {counts.get('streams_failed')}; days landed during the run: {landed_days[0]}")
+        print(
+            f"{name:48} {r['Request Count']:>9} {r['Failure Count']:>8} {float(r['Requests/s']):>8.1f} "
+            f"{r['50%']:>7} {r['99%']:>7}"
+        )
+    print(
+        f"5xx: {five_xx}; streams opened {counts.get('streams_opened')}, events received "
+        f"{counts.get('stream_events')}, ended with complete/timeout {counts.get('streams_completed')}, "
+        f"failed {counts.get('streams_failed')}; days landed during the run: {landed_days[0]}"
+    )
+
     def ep(name: str, q: str) -> float | None:
         return float(rows[name][q]) if name in rows else None
 
@@ -291,13 +343,19 @@ def _main(argv: list[str] | None = None) -> int:
         _figure("mixed load: latency p50 (all endpoints)", p50, "ms", None, None),
         _figure("mixed load: latency p99 (all endpoints)", p99, "ms", None, None),
         _figure("GET /v1/portfolios/{id} p99", read_p99, "ms", "<= 1000", read_p99 is not None and read_p99 <= 1000),
-        _figure("POST /v1/portfolios p99", create_p99, "ms", "<= 2000",
-                create_p99 is not None and create_p99 <= 2000),
-        _figure("GET chart.svg p50 (uncached render)", ep("GET /v1/portfolios/{id}/chart.svg", "50%"), "ms", None, None),
+        _figure("POST /v1/portfolios p99", create_p99, "ms", "<= 2000", create_p99 is not None and create_p99 <= 2000),
+        _figure(
+            "GET chart.svg p50 (uncached render)", ep("GET /v1/portfolios/{id}/chart.svg", "50%"), "ms", None, None
+        ),
         _figure("failed requests", failures, "count", "0", failures == 0),
         _figure("5xx responses", five_xx, "count", "0", five_xx == 0),
-        _figure("SSE streams opened / events received", f"{opened} / {counts.get('stream_events', 0)}", "count",
-                "> 0 streams", opened > 0),
+        _figure(
+            "SSE streams opened / events received",
+            f"{opened} / {counts.get('stream_events', 0)}",
+            "count",
+            "> 0 streams",
+            opened > 0,
+        ),
         _figure("requests total", total, "count", None, None),
     ]
     print("BENCH_JSON " + json.dumps({"bench": "load", "figures": figures}))

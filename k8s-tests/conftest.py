@@ -11,7 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from k8slib import render, tilt as tiltfile  # noqa: E402
+from k8slib import render
+from k8slib import tilt as tiltfile
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +49,15 @@ def tilt() -> dict:
 
 
 # ---- the live half: one cluster, one release per session --------------------------------
-REQUIRED_CRDS = ("kafkas.kafka.strimzi.io", "kafkanodepools.kafka.strimzi.io", "kafkatopics.kafka.strimzi.io",
-                 "sparkapplications.sparkoperator.k8s.io", "servicemonitors.monitoring.coreos.com",
-                 "podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com")
+REQUIRED_CRDS = (
+    "kafkas.kafka.strimzi.io",
+    "kafkanodepools.kafka.strimzi.io",
+    "kafkatopics.kafka.strimzi.io",
+    "sparkapplications.sparkoperator.k8s.io",
+    "servicemonitors.monitoring.coreos.com",
+    "podmonitors.monitoring.coreos.com",
+    "prometheusrules.monitoring.coreos.com",
+)
 
 
 @pytest.fixture(scope="session")
@@ -73,13 +80,26 @@ def release(kube):
     workload ready, Kafka Ready and the price lander RUNNING."""
     from k8slib import live
 
-    crds = {c.metadata.name for c in kube.ApiextensionsV1Api().list_custom_resource_definition(_request_timeout=10).items}
+    crds = {
+        c.metadata.name for c in kube.ApiextensionsV1Api().list_custom_resource_definition(_request_timeout=10).items
+    }
     missing = [c for c in REQUIRED_CRDS if c not in crds]
     assert not missing, f"operators missing (CRDs {missing}): run scripts/install-operators.sh --kind"
     if live.INSTALL:
-        args = ["upgrade", "--install", live.RELEASE, str(render.CHART), "--namespace", live.NAMESPACE,
-                "--create-namespace", "-f", str(render.CHART / "values-kind.yaml"), "--wait",
-                "--timeout", f"{int(live.TIMEOUT_S)}s"]
+        args = [
+            "upgrade",
+            "--install",
+            live.RELEASE,
+            str(render.CHART),
+            "--namespace",
+            live.NAMESPACE,
+            "--create-namespace",
+            "-f",
+            str(render.CHART / "values-kind.yaml"),
+            "--wait",
+            "--timeout",
+            f"{int(live.TIMEOUT_S)}s",
+        ]
         for extra in live.VALUES:
             args += ["-f", extra]
         result = render.helm(*args, timeout=live.TIMEOUT_S + 60)
@@ -88,8 +108,10 @@ def release(kube):
 
     def workloads_ready():
         selector = f"app.kubernetes.io/instance={live.RELEASE}"
-        items = apps.list_namespaced_deployment(live.NAMESPACE, label_selector=selector).items + \
-            apps.list_namespaced_stateful_set(live.NAMESPACE, label_selector=selector).items
+        items = (
+            apps.list_namespaced_deployment(live.NAMESPACE, label_selector=selector).items
+            + apps.list_namespaced_stateful_set(live.NAMESPACE, label_selector=selector).items
+        )
         waiting = [w.metadata.name for w in items if (w.status.ready_replicas or 0) < (w.spec.replicas or 0)]
         return bool(items) and not waiting, waiting or "no workloads"
 
@@ -104,8 +126,9 @@ def release(kube):
     live.wait("Kafka Ready", kafka_ready)
 
     def lander_running():
-        app = custom.get_namespaced_custom_object("sparkoperator.k8s.io", "v1beta2", live.NAMESPACE,
-                                                  "sparkapplications", f"{live.RELEASE}-price-lander")
+        app = custom.get_namespaced_custom_object(
+            "sparkoperator.k8s.io", "v1beta2", live.NAMESPACE, "sparkapplications", f"{live.RELEASE}-price-lander"
+        )
         state = app.get("status", {}).get("applicationState", {}).get("state")
         return state == "RUNNING", state
 

@@ -22,8 +22,9 @@ def manifests() -> list[dict]:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     try:
-        text = module.render("strimzi", "coinstream", "coinstream/strimzi-operator:1.2.0",
-                             "coinstream/strimzi-kafka:1.2.0-kafka-")
+        text = module.render(
+            "strimzi", "coinstream", "coinstream/strimzi-operator:1.2.0", "coinstream/strimzi-kafka:1.2.0-kafka-"
+        )
     except Exception as exc:  # the source release is not available: say which setting brings it
         pytest.fail(f"Strimzi's install files are not available: {exc}", pytrace=False)
     return [d for d in yaml.safe_load_all(text) if d]

@@ -18,8 +18,14 @@ from k8slib.render import REPO, by_kind, find
 pytestmark = pytest.mark.unit
 
 ADDON = REPO / "k8s" / "addons" / "40-monitoring.sh"
-SELECTORS = ("serviceMonitorSelector", "serviceMonitorNamespaceSelector", "podMonitorSelector",
-             "podMonitorNamespaceSelector", "ruleSelector", "ruleNamespaceSelector")
+SELECTORS = (
+    "serviceMonitorSelector",
+    "serviceMonitorNamespaceSelector",
+    "podMonitorSelector",
+    "podMonitorNamespaceSelector",
+    "ruleSelector",
+    "ruleNamespaceSelector",
+)
 # The labels prometheus-operator 0.93.0 puts on a Prometheus' pods (makeSelectorLabels) and the
 # namespace's automatic name label.
 NAMESPACE_LABELS = {"kubernetes.io/metadata.name": "monitoring"}
@@ -41,16 +47,28 @@ def prometheus(docs) -> dict:
 
 def prometheus_pod_labels(prometheus: dict) -> dict:
     name = prometheus["metadata"]["name"]
-    return {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": name,
-            "app.kubernetes.io/managed-by": "prometheus-operator", "operator.prometheus.io/name": name,
-            "prometheus": name}
+    return {
+        "app.kubernetes.io/name": "prometheus",
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/managed-by": "prometheus-operator",
+        "operator.prometheus.io/name": name,
+        "prometheus": name,
+    }
 
 
 def test_every_rendered_object_is_valid(docs):
     errors = [e for doc in docs for e in schemas.validate(doc, render.KUBE_VERSION)]
     assert not errors, "\n".join(errors)
-    assert {"Namespace", "Deployment", "Prometheus", "Service", "ClusterRole", "ClusterRoleBinding",
-            "ServiceAccount", "ServiceMonitor"} <= {d["kind"] for d in docs}
+    assert {
+        "Namespace",
+        "Deployment",
+        "Prometheus",
+        "Service",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ServiceAccount",
+        "ServiceMonitor",
+    } <= {d["kind"] for d in docs}
 
 
 def test_the_namespace_comes_first_and_holds_everything_namespaced(docs):
@@ -83,8 +101,12 @@ def _rules_for(docs, binding_kind: str, subject: tuple[str, str]) -> list[dict]:
 
 
 def _allowed(rules, group: str, resource: str, verb: str) -> bool:
-    return any(group in r.get("apiGroups", []) and {resource, "*"} & set(r.get("resources", []))
-               and {verb, "*"} & set(r["verbs"]) for r in rules)
+    return any(
+        group in r.get("apiGroups", [])
+        and {resource, "*"} & set(r.get("resources", []))
+        and {verb, "*"} & set(r["verbs"])
+        for r in rules
+    )
 
 
 def test_prometheus_may_discover_and_scrape(docs, prometheus):
@@ -105,7 +127,9 @@ def test_the_operator_watches_all_namespaces_without_its_webhook(docs):
     assert container["image"] == "coinstream/prometheus-operator:v0.93.0"
     assert container["imagePullPolicy"] == "IfNotPresent"
     assert "--prometheus-config-reloader=coinstream/prometheus-config-reloader:v0.93.0" in args
-    assert not [a for a in args if a.startswith(("--namespaces", "--prometheus-instance-namespaces", "--deny-namespaces"))]
+    assert not [
+        a for a in args if a.startswith(("--namespaces", "--prometheus-instance-namespaces", "--deny-namespaces"))
+    ]
     assert not [d for d in docs if "Webhook" in d["kind"] or "admission" in d["metadata"]["name"]]
     rules = _rules_for(docs, "ClusterRoleBinding", (pod["serviceAccountName"], "monitoring"))
     for resource in ("prometheuses", "servicemonitors", "podmonitors", "prometheusrules"):
@@ -123,7 +147,11 @@ def _admits(policy: dict, ns_labels: dict, pod_labels: dict, port) -> bool:
             if "namespaceSelector" not in peer:
                 continue  # a podSelector alone means the policy's own namespace
             ns_ok = peer["namespaceSelector"] == {} or selector_matches(peer["namespaceSelector"], ns_labels)
-            pod_ok = "podSelector" not in peer or peer["podSelector"] == {} or selector_matches(peer["podSelector"], pod_labels)
+            pod_ok = (
+                "podSelector" not in peer
+                or peer["podSelector"] == {}
+                or selector_matches(peer["podSelector"], pod_labels)
+            )
             if ns_ok and pod_ok:
                 return True
     return False
@@ -151,14 +179,25 @@ def test_the_charts_network_policies_let_this_prometheus_scrape(kind_docs, prome
                     labels = template["metadata"].get("labels", {})
                     if not selector_matches(svc["spec"]["selector"], labels):
                         continue
-                    numbers = {p.get("name"): p["containerPort"] for c in template["spec"]["containers"]
-                               for p in c.get("ports", [])}
-                    applying = [p for p in policies if selector_matches(p["spec"]["podSelector"], labels)
-                                or p["spec"]["podSelector"] == {}]
+                    numbers = {
+                        p.get("name"): p["containerPort"]
+                        for c in template["spec"]["containers"]
+                        for p in c.get("ports", [])
+                    }
+                    applying = [
+                        p
+                        for p in policies
+                        if selector_matches(p["spec"]["podSelector"], labels) or p["spec"]["podSelector"] == {}
+                    ]
                     ingress = [p for p in applying if "Ingress" in p["spec"].get("policyTypes", ["Ingress"])]
-                    allowed = any(_admits(p, NAMESPACE_LABELS, pod_labels, port_ref)
-                                  for p in ingress for port_ref in (target, numbers.get(target, target)))
-                    assert allowed, f"{svc['metadata']['name']}:{target}: no NetworkPolicy admits Prometheus from monitoring"
+                    allowed = any(
+                        _admits(p, NAMESPACE_LABELS, pod_labels, port_ref)
+                        for p in ingress
+                        for port_ref in (target, numbers.get(target, target))
+                    )
+                    assert allowed, (
+                        f"{svc['metadata']['name']}:{target}: no NetworkPolicy admits Prometheus from monitoring"
+                    )
                     checked.append(svc["metadata"]["name"])
                     scraped += 1
         assert scraped, f"ServiceMonitor {monitor['metadata']['name']} selects no pod"

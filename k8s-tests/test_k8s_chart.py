@@ -22,8 +22,17 @@ FULL = render.RELEASE  # the release name "coinstream" contains the chart name: 
 
 @pytest.mark.parametrize("values", render.VALUES_FILES)
 def test_helm_lint_strict(helm_bin, values):
-    result = render.helm("lint", "--strict", str(render.CHART), "-f", str(render.CHART / values),
-                         "--kube-version", render.KUBE_VERSION, "--namespace", render.NAMESPACE)
+    result = render.helm(
+        "lint",
+        "--strict",
+        str(render.CHART),
+        "-f",
+        str(render.CHART / values),
+        "--kube-version",
+        render.KUBE_VERSION,
+        "--namespace",
+        render.NAMESPACE,
+    )
     assert result.ok, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
 
@@ -50,30 +59,70 @@ def test_helm_is_built_for_a_current_kubernetes(helm_bin, tmp_path):
 
 # Every component of the data path, as (kind, name) in the kind rendering.
 KIND_COMPONENTS = [
-    *[(k, f"{FULL}-{svc}") for svc in ("api", "ingest", "query", "coingecko-sim")
-      for k in ("Deployment", "Service", "ServiceAccount")],
+    *[
+        (k, f"{FULL}-{svc}")
+        for svc in ("api", "ingest", "query", "coingecko-sim")
+        for k in ("Deployment", "Service", "ServiceAccount")
+    ],
     *[("ConfigMap", f"{FULL}-{svc}-settings") for svc in ("api", "ingest", "query", "coingecko-sim", "price-lander")],
-    ("HorizontalPodAutoscaler", f"{FULL}-api"), ("HorizontalPodAutoscaler", f"{FULL}-query"),
-    ("PodDisruptionBudget", f"{FULL}-api"), ("PodDisruptionBudget", f"{FULL}-ingest"),
+    ("HorizontalPodAutoscaler", f"{FULL}-api"),
+    ("HorizontalPodAutoscaler", f"{FULL}-query"),
+    ("PodDisruptionBudget", f"{FULL}-api"),
+    ("PodDisruptionBudget", f"{FULL}-ingest"),
     ("PodDisruptionBudget", f"{FULL}-query"),
     ("Ingress", f"{FULL}-api"),
-    ("Secret", f"{FULL}-api-keys"), ("Secret", f"{FULL}-coingecko"),
-    ("Kafka", FULL), ("KafkaNodePool", "combined"),
-    *[("KafkaTopic", f"{FULL}-{t.replace('.', '-')}") for t in
-      ("coin.prices", "coin.prices.dlq", "coin.backfill.requests", "coin.prices.landed", "portfolio.events")],
-    ("SparkApplication", f"{FULL}-price-lander"), ("ServiceAccount", f"{FULL}-price-lander"),
-    ("Role", f"{FULL}-price-lander"), ("RoleBinding", f"{FULL}-price-lander"),
-    ("Deployment", f"{FULL}-trino-coordinator"), ("Deployment", f"{FULL}-trino-worker"),
-    ("Service", f"{FULL}-trino"), ("ConfigMap", f"{FULL}-trino"),
-    ("StatefulSet", f"{FULL}-hdfs-namenode"), ("StatefulSet", f"{FULL}-hdfs-datanode"),
-    ("Service", f"{FULL}-hdfs-namenode"), ("ConfigMap", f"{FULL}-hdfs"),
-    *[("ServiceMonitor", f"{FULL}-{c}") for c in
-      ("api", "ingest", "query", "coingecko-sim", "trino-coordinator", "trino-worker", "hdfs-namenode", "hdfs-datanode")],
-    ("PodMonitor", f"{FULL}-kafka"), ("PodMonitor", f"{FULL}-price-lander"),
+    ("Secret", f"{FULL}-api-keys"),
+    ("Secret", f"{FULL}-coingecko"),
+    ("Kafka", FULL),
+    ("KafkaNodePool", "combined"),
+    *[
+        ("KafkaTopic", f"{FULL}-{t.replace('.', '-')}")
+        for t in ("coin.prices", "coin.prices.dlq", "coin.backfill.requests", "coin.prices.landed", "portfolio.events")
+    ],
+    ("SparkApplication", f"{FULL}-price-lander"),
+    ("ServiceAccount", f"{FULL}-price-lander"),
+    ("Role", f"{FULL}-price-lander"),
+    ("RoleBinding", f"{FULL}-price-lander"),
+    ("Deployment", f"{FULL}-trino-coordinator"),
+    ("Deployment", f"{FULL}-trino-worker"),
+    ("Service", f"{FULL}-trino"),
+    ("ConfigMap", f"{FULL}-trino"),
+    ("StatefulSet", f"{FULL}-hdfs-namenode"),
+    ("StatefulSet", f"{FULL}-hdfs-datanode"),
+    ("Service", f"{FULL}-hdfs-namenode"),
+    ("ConfigMap", f"{FULL}-hdfs"),
+    *[
+        ("ServiceMonitor", f"{FULL}-{c}")
+        for c in (
+            "api",
+            "ingest",
+            "query",
+            "coingecko-sim",
+            "trino-coordinator",
+            "trino-worker",
+            "hdfs-namenode",
+            "hdfs-datanode",
+        )
+    ],
+    ("PodMonitor", f"{FULL}-kafka"),
+    ("PodMonitor", f"{FULL}-price-lander"),
     ("PrometheusRule", f"{FULL}-coinstream"),
-    ("NetworkPolicy", f"{FULL}-default-deny"), ("NetworkPolicy", f"{FULL}-allow-dns"),
-    *[("NetworkPolicy", f"{FULL}-{c}") for c in
-      ("api", "query", "ingest", "coingecko-sim", "trino", "hdfs-namenode", "hdfs-datanode", "price-lander", "kafka")],
+    ("NetworkPolicy", f"{FULL}-default-deny"),
+    ("NetworkPolicy", f"{FULL}-allow-dns"),
+    *[
+        ("NetworkPolicy", f"{FULL}-{c}")
+        for c in (
+            "api",
+            "query",
+            "ingest",
+            "coingecko-sim",
+            "trino",
+            "hdfs-namenode",
+            "hdfs-datanode",
+            "price-lander",
+            "kafka",
+        )
+    ],
 ]
 
 
@@ -124,16 +173,22 @@ def test_topic_names_reach_the_services_that_produce_and_consume(kind_docs):
 
 
 GROUP_CLASSES = {
-    "service": settings.ServiceSettings, "kafka": settings.KafkaSettings, "topic": settings.TopicSettings,
-    "trino": settings.TrinoSettings, "storage": settings.StorageSettings, "coingecko": settings.CoinGeckoSettings,
-    "ingest": settings.IngestSettings, "query": settings.QuerySettings, "api": settings.ApiSettings,
+    "service": settings.ServiceSettings,
+    "kafka": settings.KafkaSettings,
+    "topic": settings.TopicSettings,
+    "trino": settings.TrinoSettings,
+    "storage": settings.StorageSettings,
+    "coingecko": settings.CoinGeckoSettings,
+    "ingest": settings.IngestSettings,
+    "query": settings.QuerySettings,
+    "api": settings.ApiSettings,
     "lander": settings.LanderSettings,
 }
 
 
 def test_chart_setting_groups_mirror_service_settings():
     helpers = (render.CHART / "templates" / "_helpers.tpl").read_text()
-    block = re.search(r'define "coinstream.settingGroups" -}}\n(.*?)\n{{- end', helpers, re.S).group(1)
+    block = re.search(r'define "coinstream.settingGroups" -}}\n(.*?)\n{{- end', helpers, re.DOTALL).group(1)
     chart = {svc: {GROUP_CLASSES[g] for g in groups} for svc, groups in yaml.safe_load(block).items()}
     assert chart == {svc: set(groups) for svc, groups in settings.SERVICE_SETTINGS.items()}
 
@@ -208,8 +263,12 @@ def test_rules_files_pass_promtool():
 def test_rules_cover_the_required_alerts(kind_docs):
     rules = [r for pr in by_kind(kind_docs, "PrometheusRule") for g in pr["spec"]["groups"] for r in g["rules"]]
     exprs = " ".join(r["expr"] for r in rules)
-    for metric in ("coinstream_pipeline_lag_seconds", "coinstream_coingecko_rate_limited_total",
-                   "coinstream_http_request_duration_seconds_count", "coinstream_lander_batches_total"):
+    for metric in (
+        "coinstream_pipeline_lag_seconds",
+        "coinstream_coingecko_rate_limited_total",
+        "coinstream_http_request_duration_seconds_count",
+        "coinstream_lander_batches_total",
+    ):
         assert metric in exprs
     assert re.search(r"\bup\s*(==|\{)", exprs), "no alert on a component being down (up == 0)"
 
@@ -219,7 +278,17 @@ def test_monitor_job_names_are_the_component_names(kind_docs):
     for m in by_kind(kind_docs, "ServiceMonitor") + by_kind(kind_docs, "PodMonitor"):
         for ep in m["spec"].get("endpoints", []) + m["spec"].get("podMetricsEndpoints", []):
             jobs |= {r["replacement"] for r in ep["relabelings"] if r.get("targetLabel") == "job"}
-    assert jobs == {"api", "ingest", "query", "coingecko-sim", "trino", "hdfs-namenode", "hdfs-datanode", "kafka", "lander"}
+    assert jobs == {
+        "api",
+        "ingest",
+        "query",
+        "coingecko-sim",
+        "trino",
+        "hdfs-namenode",
+        "hdfs-datanode",
+        "kafka",
+        "lander",
+    }
 
 
 def test_dashboards_become_configmaps_for_the_grafana_sidecar(helm_bin, tmp_path):
@@ -236,8 +305,12 @@ def test_dashboards_become_configmaps_for_the_grafana_sidecar(helm_bin, tmp_path
 
 def test_every_dashboard_in_the_chart_is_shipped(kind_docs):
     files = sorted((render.CHART / "dashboards").glob("*.json"))
-    shipped = {k: v for cm in by_kind(kind_docs, "ConfigMap") if "grafana_dashboard" in cm["metadata"]["labels"]
-               for k, v in cm["data"].items()}
+    shipped = {
+        k: v
+        for cm in by_kind(kind_docs, "ConfigMap")
+        if "grafana_dashboard" in cm["metadata"]["labels"]
+        for k, v in cm["data"].items()
+    }
     assert set(shipped) == {f.name for f in files}
     for f in files:
         assert json.loads(shipped[f.name]) == json.loads(f.read_text())

@@ -9,10 +9,9 @@ import tarfile
 import threading
 
 import pytest
-from k8slib import schemas
-
 from coinstream import crds
 from coinstream.runtime.config import LocalSettings
+from k8slib import schemas
 
 pytestmark = pytest.mark.unit
 
@@ -23,8 +22,11 @@ def fetched() -> dict[str, object]:
 
 
 def test_one_folder_per_operator_at_its_version(fetched):
-    assert set(fetched) == {f"strimzi-{crds.STRIMZI_VERSION}", f"spark-operator-{crds.SPARK_OPERATOR_VERSION}",
-                            f"prometheus-operator-{crds.PROMETHEUS_OPERATOR_VERSION}"}
+    assert set(fetched) == {
+        f"strimzi-{crds.STRIMZI_VERSION}",
+        f"spark-operator-{crds.SPARK_OPERATOR_VERSION}",
+        f"prometheus-operator-{crds.PROMETHEUS_OPERATOR_VERSION}",
+    }
 
 
 def _release_archive(folder) -> bytes:
@@ -46,7 +48,7 @@ def test_a_download_of_the_public_release_gives_the_mirrors_files(fetched, tmp_p
     archive = _release_archive(strimzi)
 
     class Release(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Length", str(len(archive)))
             self.end_headers()
@@ -64,6 +66,7 @@ def test_a_download_of_the_public_release_gives_the_mirrors_files(fetched, tmp_p
     finally:
         server.shutdown()
         server.server_close()
+
     def read(folder):
         return {p.name: p.read_bytes() for p in folder.glob("*.yaml")}
 

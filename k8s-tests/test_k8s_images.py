@@ -26,8 +26,14 @@ IMAGES = {
     "coingeckoSim": _service("coingecko_sim", "coingecko_sim", 8100, workers=1),
     "lander": ("spark-apps/price_lander/Dockerfile", {}),
 }
-EXISTING = sorted(p.relative_to(REPO).as_posix() for p in [*REPO.glob("services/Dockerfile"), *REPO.glob("services/*/Dockerfile"),
-                                                           *REPO.glob("spark-apps/*/Dockerfile")])
+EXISTING = sorted(
+    p.relative_to(REPO).as_posix()
+    for p in [
+        *REPO.glob("services/Dockerfile"),
+        *REPO.glob("services/*/Dockerfile"),
+        *REPO.glob("spark-apps/*/Dockerfile"),
+    ]
+)
 
 
 def test_some_dockerfiles_exist():
@@ -67,14 +73,29 @@ def test_service_image_needs_its_build_args():
 
 
 BAD_DOCKERFILES = {
-    "unpinned": ("FROM python:3.11-slim AS build\nRUN true\nFROM python\nCOPY --from=build /a /a\nUSER 10001\n", "not a pinned tag"),
-    "latest": ("FROM python:latest AS build\nFROM python:3.11.9-slim\nCOPY --from=build /a /a\nUSER app\n", "not a pinned tag"),
-    "root": ("FROM python:3.11.9-slim AS build\nFROM python:3.11.9-slim\nCOPY --from=build /a /a\nUSER root\n", "runs as 'root'"),
+    "unpinned": (
+        "FROM python:3.11-slim AS build\nRUN true\nFROM python\nCOPY --from=build /a /a\nUSER 10001\n",
+        "not a pinned tag",
+    ),
+    "latest": (
+        "FROM python:latest AS build\nFROM python:3.11.9-slim\nCOPY --from=build /a /a\nUSER app\n",
+        "not a pinned tag",
+    ),
+    "root": (
+        "FROM python:3.11.9-slim AS build\nFROM python:3.11.9-slim\nCOPY --from=build /a /a\nUSER root\n",
+        "runs as 'root'",
+    ),
     "no-user": ("FROM python:3.11.9-slim AS build\nFROM python:3.11.9-slim\nCOPY --from=build /a /a\n", "sets no USER"),
     "single": ("FROM python:3.11.9-slim\nUSER 10001\n", "single stage"),
-    "arg-root": ("ARG UID=0\nFROM python:3.11.9-slim AS b\nFROM python:3.11.9-slim\nARG UID\nCOPY --from=b /a /a\nUSER ${UID}\n", "runs as '0'"),
-    "tools": ("FROM python:3.11.9-slim AS b\nFROM python:3.11.9-slim\nRUN apt-get update && apt-get install -y gcc\n"
-              "COPY --from=b /a /a\nUSER 1\n", "installs gcc"),
+    "arg-root": (
+        "ARG UID=0\nFROM python:3.11.9-slim AS b\nFROM python:3.11.9-slim\nARG UID\nCOPY --from=b /a /a\nUSER ${UID}\n",
+        "runs as '0'",
+    ),
+    "tools": (
+        "FROM python:3.11.9-slim AS b\nFROM python:3.11.9-slim\nRUN apt-get update && apt-get install -y gcc\n"
+        "COPY --from=b /a /a\nUSER 1\n",
+        "installs gcc",
+    ),
 }
 
 
@@ -88,21 +109,30 @@ def test_dockerfile_check_bites(tmp_path, case):
 
 def test_dockerfile_check_resolves_args(tmp_path):
     path = tmp_path / "Dockerfile"
-    path.write_text("ARG PY=python:3.11.9-slim\nFROM ${PY} AS build\nRUN true\nFROM ${PY}\nARG UID=10001\n"
-                    "COPY --from=build /opt /opt\nUSER ${UID}:${UID}\n")
+    path.write_text(
+        "ARG PY=python:3.11.9-slim\nFROM ${PY} AS build\nRUN true\nFROM ${PY}\nARG UID=10001\n"
+        "COPY --from=build /opt /opt\nUSER ${UID}:${UID}\n"
+    )
     assert dockerfiles.image_problems(path) == []
 
 
 def test_dockerfile_check_applies_build_args(tmp_path):
     path = tmp_path / "Dockerfile"
-    path.write_text("ARG PY\nFROM ${PY} AS build\nARG SRC\nCOPY src/${SRC} /app/${SRC}\nFROM ${PY}\nARG UID=10001\n"
-                    "COPY --from=build /app /app\nUSER ${UID}:${UID}\n")
+    path.write_text(
+        "ARG PY\nFROM ${PY} AS build\nARG SRC\nCOPY src/${SRC} /app/${SRC}\nFROM ${PY}\nARG UID=10001\n"
+        "COPY --from=build /app /app\nUSER ${UID}:${UID}\n"
+    )
     assert dockerfiles.image_problems(path, {"PY": "python:3.11.9-slim", "SRC": "x"}) == []
     assert dockerfiles.copy_sources(path, {"SRC": "x"}) == ["src/x"]
     unpinned = dockerfiles.image_problems(path, {"SRC": "x"})
     assert any("not a pinned tag" in p for p in unpinned), unpinned
-    assert any("build argument SRC has no value" in p for p in dockerfiles.image_problems(path, {"PY": "python:3.11.9-slim"}))
-    assert any("runs as '0:0'" in p for p in dockerfiles.image_problems(path, {"PY": "python:3.11.9-slim", "SRC": "x", "UID": "0"}))
+    assert any(
+        "build argument SRC has no value" in p for p in dockerfiles.image_problems(path, {"PY": "python:3.11.9-slim"})
+    )
+    assert any(
+        "runs as '0:0'" in p
+        for p in dockerfiles.image_problems(path, {"PY": "python:3.11.9-slim", "SRC": "x", "UID": "0"})
+    )
 
 
 def test_chart_images_are_the_built_ones(kind_docs, tilt):
@@ -128,13 +158,27 @@ def _ignored(patterns: list[str], path: str) -> bool:
 
 
 def test_dockerignore_keeps_the_context_small():
-    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-    for clutter in (".git/config", ".venv/bin/python", "k8s-tests/conftest.py", "helm/coinstream/values.yaml",
-                    "tests/conftest.py", ".pytest_cache/v", "services/api/coinstream_api/__pycache__/app.cpython-311.pyc",
-                    "bench/results/x.json"):
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for clutter in (
+        ".git/config",
+        ".venv/bin/python",
+        "k8s-tests/conftest.py",
+        "helm/coinstream/values.yaml",
+        "tests/conftest.py",
+        ".pytest_cache/v",
+        "services/api/coinstream_api/__pycache__/app.cpython-311.pyc",
+        "bench/results/x.json",
+    ):
         assert _ignored(patterns, clutter), f"{clutter} would be sent to the Docker daemon"
-    for needed in ("services/common/coinstream_common/settings.py", "services/api/coinstream_api/app.py",
-                   "services/ingest/requirements.txt", "spark-apps/price_lander/coinstream_lander/job.py",
-                   "services/Dockerfile"):
+    for needed in (
+        "services/common/coinstream_common/settings.py",
+        "services/api/coinstream_api/app.py",
+        "services/ingest/requirements.txt",
+        "spark-apps/price_lander/coinstream_lander/job.py",
+        "services/Dockerfile",
+    ):
         assert not _ignored(patterns, needed), f"{needed} is needed by an image build"

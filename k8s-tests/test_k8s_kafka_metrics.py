@@ -68,8 +68,10 @@ def test_the_rules_name_each_mbean_as_queried(rules, series):
 
 def test_a_rule_that_renames_is_caught(rules):
     broken = {**rules, "rules": [{**r, "name": r["name"].replace("_total", "_count")} for r in rules["rules"]]}
-    assert exporter_name(broken, MBEANS["kafka_server_brokertopicmetrics_messagesin_total"]) != \
-        "kafka_server_brokertopicmetrics_messagesin_total"
+    assert (
+        exporter_name(broken, MBEANS["kafka_server_brokertopicmetrics_messagesin_total"])
+        != "kafka_server_brokertopicmetrics_messagesin_total"
+    )
 
 
 def test_kafka_reads_the_rules_from_the_chart_configmap(kind_docs):

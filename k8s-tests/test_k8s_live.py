@@ -8,7 +8,7 @@ Skipped, with the reason, when no cluster answers; settings in k8slib/live.py.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -33,7 +33,7 @@ def test_only_the_api_is_behind_the_ingress(release):
 
 def test_portfolio_reaches_complete(release, api_key):
     headers = {"X-API-Key": api_key}
-    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     body = {
         "holdings": [{"coin": "bitcoin", "amount": 0.5}, {"coin": "ethereum", "amount": 2}],
         "vs_currency": "usd",
@@ -46,8 +46,9 @@ def test_portfolio_reaches_complete(release, api_key):
     portfolio_id = created.json()["id"]
 
     events = []
-    with requests.get(f"{BASE_URL}/v1/portfolios/{portfolio_id}/stream", headers=headers, stream=True,
-                      timeout=(10, TIMEOUT_S)) as stream:
+    with requests.get(
+        f"{BASE_URL}/v1/portfolios/{portfolio_id}/stream", headers=headers, stream=True, timeout=(10, TIMEOUT_S)
+    ) as stream:
         assert stream.status_code == 200, stream.text
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         name, data = None, []
@@ -69,7 +70,8 @@ def test_portfolio_reaches_complete(release, api_key):
     assert len(points) == 49
     for point in points:
         at = int(parse_instant(point["ts"]))
-        assert point["value"] == pytest.approx(sum(h["amount"] * price_at(h["coin"], "usd", at)
-                                                   for h in body["holdings"]), rel=1e-9), point
+        assert point["value"] == pytest.approx(
+            sum(h["amount"] * price_at(h["coin"], "usd", at) for h in body["holdings"]), rel=1e-9
+        ), point
     chart = requests.get(f"{BASE_URL}/v1/portfolios/{portfolio_id}/chart.png", headers=headers, timeout=30)
     assert chart.status_code == 200 and chart.content[:8] == b"\x89PNG\r\n\x1a\n"

@@ -30,13 +30,17 @@ VICTIMS = [
     ("Kafka broker", f"strimzi.io/cluster={live.RELEASE},strimzi.io/broker-role=true"),
     ("Trino worker", f"app.kubernetes.io/instance={live.RELEASE},app.kubernetes.io/component=trino-worker"),
 ]
-SIM_LIST = ("import json,sys,urllib.request\n"
-            "req=urllib.request.Request('http://127.0.0.1:8000/__sim/coins', data=sys.argv[1].encode(),"
-            " headers={'Content-Type':'application/json'}, method='POST')\n"
-            "print(urllib.request.urlopen(req, timeout=10).status)\n")
-TRINO_SQL = ("import json,sys,trino\n"
-             "c=trino.dbapi.connect(host=sys.argv[1], port=8080, user='k8s-tests', catalog='hive').cursor()\n"
-             "c.execute(sys.argv[2]); print(json.dumps(c.fetchall(), default=str))\n")
+SIM_LIST = (
+    "import json,sys,urllib.request\n"
+    "req=urllib.request.Request('http://127.0.0.1:8000/__sim/coins', data=sys.argv[1].encode(),"
+    " headers={'Content-Type':'application/json'}, method='POST')\n"
+    "print(urllib.request.urlopen(req, timeout=10).status)\n"
+)
+TRINO_SQL = (
+    "import json,sys,trino\n"
+    "c=trino.dbapi.connect(host=sys.argv[1], port=8080, user='k8s-tests', catalog='hive').cursor()\n"
+    "c.execute(sys.argv[2]); print(json.dumps(c.fetchall(), default=str))\n"
+)
 
 
 def fresh_coins(kube, count: int) -> list[str]:
@@ -75,8 +79,13 @@ def test_deleting_a_pod_of_each_kind_loses_and_duplicates_nothing(release, api_k
     coins = fresh_coins(release, 3)
     today = int(time.time() * 1000) // DAY * DAY
     start = today - random.randint(90, 300) * DAY
-    body = {"vs_currency": "usd", "from": to_iso(start), "to": to_iso(start + (DAYS - 1) * DAY), "interval": "daily",
-            "holdings": [{"coin": c, "amount": round(random.uniform(0.5, 50), 3)} for c in coins]}
+    body = {
+        "vs_currency": "usd",
+        "from": to_iso(start),
+        "to": to_iso(start + (DAYS - 1) * DAY),
+        "interval": "daily",
+        "holdings": [{"coin": c, "amount": round(random.uniform(0.5, 50), 3)} for c in coins],
+    }
 
     deadline = time.monotonic() + COIN_LIST_MISS_RELOAD_S + 30
     while True:  # the api learns of coins listed moments ago at its next coin-list reload
@@ -110,8 +119,11 @@ def test_deleting_a_pod_of_each_kind_loses_and_duplicates_nothing(release, api_k
 
     ids = ", ".join(f"'{c}'" for c in coins)
     first, last = to_iso(start)[:10], to_iso(grid[-1])[:10]
-    rows = sql(release, "SELECT coin_id, ts, count(*) FROM hive.coinstream.coin_prices "
-                        f"WHERE vs_currency = 'usd' AND coin_id IN ({ids}) "
-                        f"AND day BETWEEN DATE '{first}' AND DATE '{last}' GROUP BY coin_id, ts")
+    rows = sql(
+        release,
+        "SELECT coin_id, ts, count(*) FROM hive.coinstream.coin_prices "
+        f"WHERE vs_currency = 'usd' AND coin_id IN ({ids}) "
+        f"AND day BETWEEN DATE '{first}' AND DATE '{last}' GROUP BY coin_id, ts",
+    )
     assert len(rows) == len(coins) * DAYS, f"{len(rows)} distinct (coin, ts) landed, want {len(coins) * DAYS}"
     assert all(count == 1 for _coin, _ts, count in rows), [r for r in rows if r[2] != 1][:5]

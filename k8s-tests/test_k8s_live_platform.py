@@ -11,10 +11,12 @@ from k8slib import live, render
 pytestmark = pytest.mark.live
 
 # python3 -c in a service pod: connect to host:port within 3 s, print what happened
-PROBE = ("import socket,sys\n"
-         "s=socket.socket(); s.settimeout(3)\n"
-         "try:\n    s.connect((sys.argv[1], int(sys.argv[2]))); print('connected')\n"
-         "except Exception as e:\n    print(type(e).__name__)\n")
+PROBE = (
+    "import socket,sys\n"
+    "s=socket.socket(); s.settimeout(3)\n"
+    "try:\n    s.connect((sys.argv[1], int(sys.argv[2]))); print('connected')\n"
+    "except Exception as e:\n    print(type(e).__name__)\n"
+)
 
 
 def connect_from(kube, component: str, host: str, port: int) -> str:
@@ -25,9 +27,9 @@ def connect_from(kube, component: str, host: str, port: int) -> str:
 
 # (from component, to service, port, allowed by the chart's policies)
 FLOWS = [
-    ("api", "query", 8000, True),          # api -> query service
-    ("query", "trino", 8080, True),        # only the query service talks to Trino
-    ("api", "trino", 8080, False),         # the api cannot go around it
+    ("api", "query", 8000, True),  # api -> query service
+    ("query", "trino", 8080, True),  # only the query service talks to Trino
+    ("api", "trino", 8080, False),  # the api cannot go around it
     ("coingecko-sim", "query", 8000, False),
     ("ingest", "hdfs-namenode", 9000, False),
 ]
@@ -39,8 +41,9 @@ def test_network_policies_are_enforced(release, source, target, port, allowed):
     if allowed:
         assert result == "connected", f"{source} -> {target}:{port} should be served, got {result}"
     else:
-        assert result in ("timeout", "TimeoutError", "ConnectionRefusedError"), \
+        assert result in ("timeout", "TimeoutError", "ConnectionRefusedError"), (
             f"{source} -> {target}:{port} should be cut off by the NetworkPolicies, got {result}"
+        )
 
 
 def chart_jobs() -> set[str]:
@@ -68,8 +71,13 @@ def test_prometheus_scrapes_every_monitor_of_the_chart(release):
 
 
 def test_every_alert_rule_is_loaded(release):
-    want = {r["alert"] for f in (render.CHART / "rules").glob("*.yml")
-            for g in yaml.safe_load(f.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    want = {
+        r["alert"]
+        for f in (render.CHART / "rules").glob("*.yml")
+        for g in yaml.safe_load(f.read_text())["groups"]
+        for r in g["rules"]
+        if "alert" in r
+    }
     assert want
 
     def loaded():
@@ -82,8 +90,9 @@ def test_every_alert_rule_is_loaded(release):
 
 def test_kafka_broker_metrics_reach_prometheus(release):
     def present():
-        result = live.service_get(release, live.PROMETHEUS,
-                                  "api/v1/query?query=kafka_server_replicamanager_leadercount")["data"]["result"]
+        result = live.service_get(
+            release, live.PROMETHEUS, "api/v1/query?query=kafka_server_replicamanager_leadercount"
+        )["data"]["result"]
         return bool(result), result
 
     live.wait("the brokers' JMX exporter series in Prometheus", present, timeout_s=180, every_s=10)

@@ -43,15 +43,22 @@ BREAKAGES = {
     "resources": lambda d: _container(d, f"{FULL}-api")["resources"].pop("limits"),
     "probes": lambda d: _container(d, f"{FULL}-query").pop("readinessProbe"),
     "images": lambda d: _container(d, f"{FULL}-ingest").update(image="coinstream-ingest:latest"),
-    "security": lambda d: _container(d, f"{FULL}-trino-coordinator")["securityContext"].update(readOnlyRootFilesystem=False),
-    "services": lambda d: find(d, "Service", f"{FULL}-query")["spec"]["selector"].update({"app.kubernetes.io/component": "qeury"}),
+    "security": lambda d: _container(d, f"{FULL}-trino-coordinator")["securityContext"].update(
+        readOnlyRootFilesystem=False
+    ),
+    "services": lambda d: find(d, "Service", f"{FULL}-query")["spec"]["selector"].update(
+        {"app.kubernetes.io/component": "qeury"}
+    ),
     "probe-ports": lambda d: _container(d, f"{FULL}-api")["livenessProbe"]["httpGet"].update(port="web"),
     "monitors": lambda d: find(d, "ServiceMonitor", f"{FULL}-api")["spec"]["endpoints"][0].update(port="metrics"),
-    "selectors": lambda d: find(d, "HorizontalPodAutoscaler", f"{FULL}-api")["spec"]["scaleTargetRef"].update(name="gone"),
+    "selectors": lambda d: find(d, "HorizontalPodAutoscaler", f"{FULL}-api")["spec"]["scaleTargetRef"].update(
+        name="gone"
+    ),
     "env": lambda d: _set_env(d, {"COINSTREAM_API_QUERY_URL": "http://elsewhere"}),
     "secrets": lambda d: find(d, "Secret", f"{FULL}-api-keys")["stringData"].clear(),
-    "network": lambda d: [np for np in by_kind(d, "NetworkPolicy") if np["metadata"]["name"] == f"{FULL}-query"][0]
-    ["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]}),
+    "network": lambda d: [np for np in by_kind(d, "NetworkPolicy") if np["metadata"]["name"] == f"{FULL}-query"][0][
+        "spec"
+    ]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]}),
 }
 
 
@@ -69,12 +76,16 @@ def test_policy_bites(kind_docs, check):
 def test_unknown_env_var_is_named(kind_docs):
     broken = _break(kind_docs, lambda d: _set_env(d, {"COINSTREAM_KAFKA_BOOTSTRAP_SERVERS": "x:9092"}))
     problems = policy.check_env_known(broken)
-    assert problems == [f"Deployment/{FULL}-query (query): COINSTREAM_KAFKA_BOOTSTRAP_SERVERS is not a setting query knows"]
+    assert problems == [
+        f"Deployment/{FULL}-query (query): COINSTREAM_KAFKA_BOOTSTRAP_SERVERS is not a setting query knows"
+    ]
 
 
 def test_a_service_selecting_nothing_is_caught(kind_docs):
     broken = _break(kind_docs, BREAKAGES["services"])
-    assert any(f"Service/{FULL}-query" in p and "selects no pod" in p for p in policy.check_services_select_pods(broken))
+    assert any(
+        f"Service/{FULL}-query" in p and "selects no pod" in p for p in policy.check_services_select_pods(broken)
+    )
 
 
 def test_missing_resource_limit_from_values_is_caught_by_both_layers(helm_bin):

@@ -19,8 +19,15 @@ FULL = render.RELEASE
 
 def test_the_operators_crds_are_found():
     kinds = {k for _v, k in schemas.crd_validators()}
-    assert {"Kafka", "KafkaNodePool", "KafkaTopic", "SparkApplication", "ServiceMonitor", "PodMonitor",
-            "PrometheusRule"} <= kinds
+    assert {
+        "Kafka",
+        "KafkaNodePool",
+        "KafkaTopic",
+        "SparkApplication",
+        "ServiceMonitor",
+        "PodMonitor",
+        "PrometheusRule",
+    } <= kinds
 
 
 def test_every_rendered_object_is_valid(rendered):
@@ -29,17 +36,27 @@ def test_every_rendered_object_is_valid(rendered):
 
 
 def test_custom_resources_use_the_served_versions(rendered):
-    custom = [d for d in rendered if "." in d["apiVersion"].split("/")[0] and
-              not d["apiVersion"].split("/")[0].endswith("k8s.io")]
-    assert {d["apiVersion"] for d in custom} <= {"kafka.strimzi.io/v1", "sparkoperator.k8s.io/v1beta2",
-                                                 "monitoring.coreos.com/v1"}
+    custom = [
+        d
+        for d in rendered
+        if "." in d["apiVersion"].split("/")[0] and not d["apiVersion"].split("/")[0].endswith("k8s.io")
+    ]
+    assert {d["apiVersion"] for d in custom} <= {
+        "kafka.strimzi.io/v1",
+        "sparkoperator.k8s.io/v1beta2",
+        "monitoring.coreos.com/v1",
+    }
     assert all((d["apiVersion"], d["kind"]) in schemas.crd_validators() for d in custom)
 
 
 # The validators themselves must reject what the API server would: one broken copy per kind.
 BREAKAGES = [
-    ("Deployment", f"{FULL}-api", lambda d: d["spec"]["template"]["spec"]["containers"][0].update(resourcez={}),
-     "'resourcez' was unexpected"),
+    (
+        "Deployment",
+        f"{FULL}-api",
+        lambda d: d["spec"]["template"]["spec"]["containers"][0].update(resourcez={}),
+        "'resourcez' was unexpected",
+    ),
     ("Deployment", f"{FULL}-api", lambda d: d["spec"].update(replicas="two"), "is not of type"),
     ("Service", f"{FULL}-api", lambda d: d["spec"]["ports"][0].update(port="http"), "is not of type"),
     ("NetworkPolicy", f"{FULL}-api", lambda d: d["spec"].update(podSelectr={}), "'podSelectr' was unexpected"),
@@ -48,8 +65,18 @@ BREAKAGES = [
     ("KafkaTopic", f"{FULL}-coin-prices", lambda d: d["spec"].update(partitions="6"), "is not of type"),
     ("SparkApplication", f"{FULL}-price-lander", lambda d: d["spec"]["driver"].update(cores="1"), "is not of type"),
     ("SparkApplication", f"{FULL}-price-lander", lambda d: d["spec"].update(type="Pythn"), "is not one of"),
-    ("ServiceMonitor", f"{FULL}-api", lambda d: d["spec"]["endpoints"][0].update(portz="http"), "'portz' was unexpected"),
-    ("PrometheusRule", f"{FULL}-coinstream", lambda d: d["spec"]["groups"][0].update(rulez=[]), "'rulez' was unexpected"),
+    (
+        "ServiceMonitor",
+        f"{FULL}-api",
+        lambda d: d["spec"]["endpoints"][0].update(portz="http"),
+        "'portz' was unexpected",
+    ),
+    (
+        "PrometheusRule",
+        f"{FULL}-coinstream",
+        lambda d: d["spec"]["groups"][0].update(rulez=[]),
+        "'rulez' was unexpected",
+    ),
 ]
 
 
@@ -63,8 +90,9 @@ def test_validation_rejects_a_broken_object(kind_docs, kind, name, breakage, mes
 
 
 def test_an_unknown_kind_is_an_error():
-    errors = schemas.validate({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
-                              render.KUBE_VERSION)
+    errors = schemas.validate(
+        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}, render.KUBE_VERSION
+    )
     assert errors and "no schema" in errors[0]
 
 
@@ -76,7 +104,11 @@ WRONG_TYPES = [
     ("--set", "kafka.topics[0].partitions=six", "/kafka/topics/0/partitions"),
     ("--set", "settings.logLevel=LOUD", "/settings/logLevel"),
     ("--set", "api.settings.HTTP_PORT=1", "'HTTP_PORT' does not match"),
-    ("--set", "containerSecurityContext.readOnlyRootFilesystem=false", "/containerSecurityContext/readOnlyRootFilesystem"),
+    (
+        "--set",
+        "containerSecurityContext.readOnlyRootFilesystem=false",
+        "/containerSecurityContext/readOnlyRootFilesystem",
+    ),
     ("--set", "api.unknownKey=1", "unknownKey"),
     ("--set", "api.resources.limits=null", "/api/resources"),
 ]
@@ -96,8 +128,13 @@ def kubeconform_location(helm_bin, tmp_path_factory) -> str:
 
 
 def kubeconform(stream: str, location: str) -> subprocess.CompletedProcess:
-    return subprocess.run([render.tool("kubeconform"), "-strict", "-summary", "-schema-location", location, "-"],
-                          input=stream, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [render.tool("kubeconform"), "-strict", "-summary", "-schema-location", location, "-"],
+        input=stream,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_kubeconform_agrees(values_file, kubeconform_location):
@@ -109,7 +146,9 @@ def test_kubeconform_agrees(values_file, kubeconform_location):
 
 def test_kubeconform_rejects_broken_objects(kubeconform_location):
     stream = render.template(("values-kind.yaml",)).stdout
-    broken = stream.replace("revisionHistoryLimit: 3", "revisionHistoryLimit: three", 1).replace("topicName:", "topicNme:", 1)
+    broken = stream.replace("revisionHistoryLimit: 3", "revisionHistoryLimit: three", 1).replace(
+        "topicName:", "topicNme:", 1
+    )
     result = kubeconform(broken, kubeconform_location)
     assert result.returncode != 0
     assert "revisionHistoryLimit" in result.stdout and "topicNme" in result.stdout

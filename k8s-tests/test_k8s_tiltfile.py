@@ -8,9 +8,8 @@ import subprocess
 
 import pytest
 import yaml
-from k8slib import dockerfiles, render
-
 from coinstream import crds
+from k8slib import dockerfiles, render
 from k8slib.render import REPO
 from k8slib.tilt import arg, calls, run_check
 from k8slib.tilt import load as load_tiltfile
@@ -45,8 +44,9 @@ def test_tiltfile_deploys_the_chart_with_kind_values(tilt):
     assert len(applied) == 2 and applied[1].startswith("<helm output")
     assert yaml.safe_load(applied[0]) == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "coinstream"}}
     # What Tilt would apply renders, and is policy-clean (test_k8s_policy checks this combination).
-    result = render.template(tuple(v.split("/")[-1] for v in helm_call["kwargs"]["values"]),
-                             tuple(helm_call["kwargs"].get("set", [])))
+    result = render.template(
+        tuple(v.split("/")[-1] for v in helm_call["kwargs"]["values"]), tuple(helm_call["kwargs"].get("set", []))
+    )
     assert result.ok, result.stderr
 
 
@@ -65,8 +65,13 @@ def test_tiltfile_installs_the_operators_from_the_script(tilt):
 def test_tiltfile_builds_every_image_the_chart_uses(tilt):
     built = {arg(c, "ref", 0): c for c in calls(tilt, "docker_build")}
     docs = render.render(("values-kind.yaml",))
-    used = {c["image"].split(":")[0] for d in docs if d["kind"] in ("Deployment", "StatefulSet")
-            for c in d["spec"]["template"]["spec"]["containers"] if c["image"].startswith("coinstream-")}
+    used = {
+        c["image"].split(":")[0]
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet")
+        for c in d["spec"]["template"]["spec"]["containers"]
+        if c["image"].startswith("coinstream-")
+    }
     used |= {d["spec"]["image"].split(":")[0] for d in docs if d["kind"] == "SparkApplication"}
     assert used == set(built)
     for ref, c in built.items():
@@ -102,8 +107,9 @@ def test_tiltfile_resources_name_rendered_workloads_and_objects(tilt):
     for c in calls(tilt, "k8s_resource") + calls(tilt, "local_resource"):
         for dep in c["kwargs"].get("resource_deps", []):
             assert dep in resources, f"resource_deps names {dep!r}, which is not a resource"
-    assert {d["metadata"]["name"] for d in docs if d["kind"] in ("Deployment", "StatefulSet")} <= \
-        {arg(c, "workload", 0) for c in calls(tilt, "k8s_resource")}
+    assert {d["metadata"]["name"] for d in docs if d["kind"] in ("Deployment", "StatefulSet")} <= {
+        arg(c, "workload", 0) for c in calls(tilt, "k8s_resource")
+    }
 
 
 def test_tiltfile_forwards_ports_and_runs_the_live_tests(tilt):
@@ -143,8 +149,11 @@ def test_on_the_node_images_are_built_there_and_imported(tilt, tilt_on_node):
 
 
 def test_on_the_node_the_operators_are_the_add_ons_and_nothing_is_forwarded(tilt_on_node):
-    operators = {arg(c, "name", 0): c for c in calls(tilt_on_node, "local_resource")
-                 if "prerequisites" in c["kwargs"].get("labels", [])}
+    operators = {
+        arg(c, "name", 0): c
+        for c in calls(tilt_on_node, "local_resource")
+        if "prerequisites" in c["kwargs"].get("labels", [])
+    }
     assert set(operators) == {"ingress-nginx", "strimzi", "spark-operator", "kube-prometheus-stack"}
     assert all(c["kwargs"]["cmd"] == f"k8s/addons/lib/ready.sh {n}" for n, c in operators.items())
     assert all(not c["kwargs"].get("port_forwards") for c in calls(tilt_on_node, "k8s_resource"))
@@ -161,7 +170,11 @@ def test_kind_config_maps_the_ingress_ports():
 
 
 def test_operator_script_is_valid_bash():
-    result = subprocess.run(["bash", "-n", str(REPO / "scripts" / "install-operators.sh")], capture_output=True, text=True)
+    result = subprocess.run(
+        ["bash", "-n", str(REPO / "scripts" / "install-operators.sh")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
-    result = subprocess.run(["bash", str(REPO / "scripts" / "install-operators.sh"), "nonsense"], capture_output=True, text=True)
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts" / "install-operators.sh"), "nonsense"], capture_output=True, text=True
+    )
     assert result.returncode == 2 and "unknown component" in result.stderr

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.stack import Stack
 

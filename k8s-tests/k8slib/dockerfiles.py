@@ -86,8 +86,14 @@ def _used(name: str, text: str) -> bool:
 
 def unset_args(path: Path, build_args: dict[str, str] | None = None) -> list[str]:
     """The ARGs a stage uses that have no value: no default and no build argument."""
-    return sorted({name for stage in stages(path, build_args) for name, value in stage.args.items()
-                   if not value and any(_used(name, a) for _i, a in stage.instructions)})
+    return sorted(
+        {
+            name
+            for stage in stages(path, build_args)
+            for name, value in stage.args.items()
+            if not value and any(_used(name, a) for _i, a in stage.instructions)
+        }
+    )
 
 
 def copy_sources(path: Path, build_args: dict[str, str] | None = None) -> list[str]:

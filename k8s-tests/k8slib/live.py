@@ -20,7 +20,8 @@ import json
 import os
 import time
 import urllib.parse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 NAMESPACE = os.environ.get("COINSTREAM_K8S_NAMESPACE", "coinstream")
 RELEASE = os.environ.get("COINSTREAM_K8S_RELEASE", "coinstream")
@@ -73,15 +74,26 @@ def running_pods(kube, selector: str, namespace: str = NAMESPACE) -> list:
 
 def pods(kube, component: str, namespace: str = NAMESPACE) -> list:
     """Running pods of one of the chart's components."""
-    return running_pods(kube, f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}", namespace)
+    return running_pods(
+        kube, f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}", namespace
+    )
 
 
 def exec_in(kube, pod: str, command: list[str], namespace: str = NAMESPACE, timeout_s: float = 60) -> str:
     """stdout and stderr of ``command`` run in the pod's first container."""
     from kubernetes.stream import stream
 
-    return stream(kube.CoreV1Api().connect_get_namespaced_pod_exec, pod, namespace, command=command,
-                  stderr=True, stdout=True, stdin=False, tty=False, _request_timeout=timeout_s)
+    return stream(
+        kube.CoreV1Api().connect_get_namespaced_pod_exec,
+        pod,
+        namespace,
+        command=command,
+        stderr=True,
+        stdout=True,
+        stdin=False,
+        tty=False,
+        _request_timeout=timeout_s,
+    )
 
 
 def service_get(kube, service: str, path: str, timeout_s: float = 20) -> Any:
@@ -91,7 +103,10 @@ def service_get(kube, service: str, path: str, timeout_s: float = 20) -> Any:
     path, _, query = path.partition("?")
     api = kube.ApiClient()
     request = api.param_serialize(
-        method="GET", resource_path="/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}",
+        method="GET",
+        resource_path="/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}",
         path_params={"namespace": namespace, "name": name, "path": path},
-        query_params=urllib.parse.parse_qsl(query), auth_settings=["BearerToken"])
+        query_params=urllib.parse.parse_qsl(query),
+        auth_settings=["BearerToken"],
+    )
     return json.loads(api.call_api(*request, _request_timeout=timeout_s).read())

@@ -75,14 +75,19 @@ def spark_pods(docs) -> Iterator[tuple[dict, str, dict]]:
 
 def pod_label_sets(docs) -> list[tuple[str, dict, list[dict]]]:
     """(owner, labels, containers) of every pod the chart's objects create."""
-    out = [(_name(w), t["metadata"].get("labels", {}), containers(t["spec"], init=False)) for w, t in pod_templates(docs)]
+    out = [
+        (_name(w), t["metadata"].get("labels", {}), containers(t["spec"], init=False)) for w, t in pod_templates(docs)
+    ]
     for app, role, spec in spark_pods(docs):
         ports = spec.get("ports", [])
-        out.append((f"{_name(app)}/{role}", spec.get("labels", {}), [{"name": "spark-kubernetes-" + role, "ports": ports}]))
+        out.append(
+            (f"{_name(app)}/{role}", spec.get("labels", {}), [{"name": "spark-kubernetes-" + role, "ports": ports}])
+        )
     return out
 
 
 # ---- containers ------------------------------------------------------------------
+
 
 def check_resources(docs) -> list[str]:
     bad = []
@@ -128,7 +133,10 @@ def check_images(docs) -> list[str]:
     bad = []
     refs = []
     for w, t in pod_templates(docs):
-        refs += [(f"{_name(w)} container {c['name']}", c.get("image", ""), c.get("imagePullPolicy")) for c in containers(t["spec"])]
+        refs += [
+            (f"{_name(w)} container {c['name']}", c.get("image", ""), c.get("imagePullPolicy"))
+            for c in containers(t["spec"])
+        ]
     for d in docs:
         if d.get("kind") == "SparkApplication":
             refs.append((_name(d), d["spec"].get("image", ""), d["spec"].get("imagePullPolicy")))
@@ -144,7 +152,9 @@ def check_images(docs) -> list[str]:
 
 
 def _non_root(pod_ctx: dict, ctx: dict) -> bool:
-    return bool(ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))) and (ctx.get("runAsUser", pod_ctx.get("runAsUser")) != 0)
+    return bool(ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))) and (
+        ctx.get("runAsUser", pod_ctx.get("runAsUser")) != 0
+    )
 
 
 def _hardened(ctx: dict) -> list[str]:
@@ -174,11 +184,15 @@ def check_security(docs) -> list[str]:
     for d in docs:
         if d.get("kind") == "Kafka":
             tpl = d["spec"]["kafka"].get("template", {})
-            bad += [f"{_name(d)} kafka container: no {m}" for m in _hardened(tpl.get("kafkaContainer", {}).get("securityContext", {}))]
+            bad += [
+                f"{_name(d)} kafka container: no {m}"
+                for m in _hardened(tpl.get("kafkaContainer", {}).get("securityContext", {}))
+            ]
     return bad
 
 
 # ---- wiring ----------------------------------------------------------------------
+
 
 def check_services_select_pods(docs) -> list[str]:
     bad = []
@@ -209,7 +223,9 @@ def check_probe_ports(docs) -> list[str]:
                 spec = c.get(probe) or {}
                 action = spec.get("httpGet") or spec.get("tcpSocket")
                 if action and action["port"] not in names and action["port"] not in numbers:
-                    bad.append(f"{_name(w)} container {c['name']}: {probe} port {action['port']!r} is not a container port")
+                    bad.append(
+                        f"{_name(w)} container {c['name']}: {probe} port {action['port']!r} is not a container port"
+                    )
     return bad
 
 
@@ -227,7 +243,9 @@ def check_monitors(docs) -> list[str]:
         for ep in sm["spec"]["endpoints"]:
             ports = {p.get("name") for s in selected for p in s["spec"].get("ports", [])}
             if ep.get("port") not in ports:
-                bad.append(f"{_name(sm)}: port {ep.get('port')!r} is in none of {[s['metadata']['name'] for s in selected]}")
+                bad.append(
+                    f"{_name(sm)}: port {ep.get('port')!r} is in none of {[s['metadata']['name'] for s in selected]}"
+                )
     for pm in (d for d in docs if d.get("kind") == "PodMonitor"):
         labels = pm["spec"]["selector"].get("matchLabels", {})
         if labels.get("strimzi.io/cluster"):
@@ -257,7 +275,9 @@ def check_selectors(docs) -> list[str]:
             ref = d["spec"]["scaleTargetRef"]
             if (ref["kind"], ref["name"]) not in names:
                 bad.append(f"{_name(d)}: scales {ref['kind']}/{ref['name']}, not rendered")
-        if d.get("kind") == "PodDisruptionBudget" and not any(selector_matches(d["spec"]["selector"], p[1]) for p in pods):
+        if d.get("kind") == "PodDisruptionBudget" and not any(
+            selector_matches(d["spec"]["selector"], p[1]) for p in pods
+        ):
             bad.append(f"{_name(d)}: selects no pod")
     return bad
 
@@ -306,7 +326,11 @@ def check_env_known(docs) -> list[str]:
 def check_secret_refs(docs) -> list[str]:
     """secretKeyRefs name a rendered Secret and key (unless optional or an existing Secret is configured)."""
     bad = []
-    secrets = {d["metadata"]["name"]: set((d.get("stringData") or {}) | (d.get("data") or {})) for d in docs if d.get("kind") == "Secret"}
+    secrets = {
+        d["metadata"]["name"]: set((d.get("stringData") or {}) | (d.get("data") or {}))
+        for d in docs
+        if d.get("kind") == "Secret"
+    }
     for w, t in pod_templates(docs):
         for c in containers(t["spec"]):
             for e in c.get("env") or []:
@@ -324,8 +348,13 @@ def check_network_policies(docs) -> list[str]:
     nps = [d for d in docs if d.get("kind") == "NetworkPolicy"]
     if not nps:
         return bad
-    if not any(np["spec"].get("podSelector") == {} and set(np["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
-               and not np["spec"].get("ingress") and not np["spec"].get("egress") for np in nps):
+    if not any(
+        np["spec"].get("podSelector") == {}
+        and set(np["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+        and not np["spec"].get("ingress")
+        and not np["spec"].get("egress")
+        for np in nps
+    ):
         bad.append("no default-deny NetworkPolicy (podSelector {} with no rules)")
     for np in nps:
         targets = _policy_components(np)
@@ -378,4 +407,3 @@ ALL_CHECKS = {
 
 def violations(docs) -> dict[str, list[str]]:
     return {name: check(docs) for name, check in ALL_CHECKS.items()}
-

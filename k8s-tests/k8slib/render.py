@@ -24,7 +24,9 @@ KUBE_VERSION = "1.35.0"
 RELEASE = "coinstream"
 NAMESPACE = "coinstream"
 TOOLS_BIN = Path(os.environ.get("COINSTREAM_TOOLS", Path.home() / ".cache" / "coinstream" / "tools")) / "bin"
-INSTALL_HINT = "run scripts/install-k8s-tools.sh (go install of helm and kubeconform into ~/.cache/coinstream/tools/bin)"
+INSTALL_HINT = (
+    "run scripts/install-k8s-tools.sh (go install of helm and kubeconform into ~/.cache/coinstream/tools/bin)"
+)
 
 
 class ToolMissing(RuntimeError):
@@ -58,8 +60,9 @@ def helm(*args: str, timeout: float = 120) -> HelmResult:
     return HelmResult(proc.returncode, proc.stdout, proc.stderr)
 
 
-def template_args(values: tuple[str, ...] = (), sets: tuple[str, ...] = (), chart: Path = CHART,
-                  extra: tuple[str, ...] = ()) -> list[str]:
+def template_args(
+    values: tuple[str, ...] = (), sets: tuple[str, ...] = (), chart: Path = CHART, extra: tuple[str, ...] = ()
+) -> list[str]:
     args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION]
     for v in values:
         args += ["-f", str(chart / v) if not os.path.isabs(v) else v]
@@ -68,8 +71,9 @@ def template_args(values: tuple[str, ...] = (), sets: tuple[str, ...] = (), char
     return args + list(extra)
 
 
-def template(values: tuple[str, ...] = (), sets: tuple[str, ...] = (), chart: Path = CHART,
-             extra: tuple[str, ...] = ()) -> HelmResult:
+def template(
+    values: tuple[str, ...] = (), sets: tuple[str, ...] = (), chart: Path = CHART, extra: tuple[str, ...] = ()
+) -> HelmResult:
     return helm(*template_args(values, sets, chart, extra))
 
 

@@ -17,12 +17,11 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import yaml
+from coinstream import crds
 from referencing import Registry, Resource
 
-from coinstream import crds
-
-
 # ---- built-in kinds -------------------------------------------------------------
+
 
 def _k8s_schema_dir(version: str) -> Path:
     base = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
@@ -32,12 +31,12 @@ def _k8s_schema_dir(version: str) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _definitions(version: str) -> Resource:
     return Resource.from_contents(json.loads((_k8s_schema_dir(version) / "_definitions.json").read_text()))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def builtin_validator(version: str, api_version: str, kind: str):
     group_version = api_version.split("/")
     if len(group_version) == 1:
@@ -55,6 +54,7 @@ def builtin_validator(version: str, api_version: str, kind: str):
 
 # ---- custom resources -------------------------------------------------------------
 
+
 class _CrdLoader(yaml.SafeLoader):
     """YAML 1.1 reads a bare ``=`` as the obsolete value tag; the API server (YAML 1.2) reads a string."""
 
@@ -62,7 +62,7 @@ class _CrdLoader(yaml.SafeLoader):
 _CrdLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fetched_crds() -> tuple[tuple[Path, ...], str]:
     """Fetched once per session; a failure too, so every test says it at once."""
     try:
@@ -119,7 +119,7 @@ def openapi_to_jsonschema(node, top: bool = True):
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def crd_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
     """(apiVersion, kind) -> validator, for every served version of every CRD of the chart's operators."""
     found = {}
@@ -142,6 +142,7 @@ def crd_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
 
 # ---- both ------------------------------------------------------------------------
 
+
 def validate(doc: dict, version: str) -> list[str]:
     """Schema errors of one rendered object ([] when valid); unknown kinds are an error."""
     api_version, kind = doc.get("apiVersion", ""), doc.get("kind", "")
@@ -156,6 +157,7 @@ def validate(doc: dict, version: str) -> list[str]:
 
 
 # ---- the same schemas for kubeconform ---------------------------------------------
+
 
 def kubeconform_suffix(api_version: str) -> str:
     """kubeconform's {{ .KindSuffix }}: -<first label of the group>-<version>, or -<version>."""
@@ -181,7 +183,9 @@ def write_kubeconform_schemas(dest: Path, version: str, kinds: set[tuple[str, st
         if not source.is_file():
             continue  # kubeconform then reports the kind as missing: an error without -ignore-missing-schemas
         if definitions is None:
-            definitions = json.loads((_k8s_schema_dir(version) / "_definitions.json").read_text().replace(prefix, '"#/$defs/'))["$defs"]
+            definitions = json.loads(
+                (_k8s_schema_dir(version) / "_definitions.json").read_text().replace(prefix, '"#/$defs/')
+            )["$defs"]
         schema = json.loads(source.read_text().replace(prefix, '"#/$defs/'))
         schema.pop("$id", None)
         schema["$defs"] = definitions

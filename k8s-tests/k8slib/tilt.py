@@ -12,8 +12,13 @@ from . import render
 
 
 def run_check(path: Path, context: str = "kind-coinstream") -> subprocess.CompletedProcess:
-    return subprocess.run([render.tool("tiltfile-check"), str(path)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "TILTFILE_CHECK_CONTEXT": context})
+    return subprocess.run(
+        [render.tool("tiltfile-check"), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TILTFILE_CHECK_CONTEXT": context},
+    )
 
 
 def load(path: Path, context: str = "kind-coinstream") -> dict:

@@ -1,5 +1,6 @@
 """One DNS A query over UDP: dns-query.py SERVER NAME. Prints the answer's addresses and
 exits 0 when there is at least one, 1 otherwise (used to wait for CoreDNS)."""
+
 import socket
 import struct
 import sys
@@ -20,10 +21,10 @@ for _ in range(answers):
     while reply[pos] != 0 and reply[pos] & 0xC0 != 0xC0:
         pos += reply[pos] + 1
     pos += 2 if reply[pos] & 0xC0 == 0xC0 else 1
-    rtype, _, _, length = struct.unpack(">HHIH", reply[pos:pos + 10])
+    rtype, _, _, length = struct.unpack(">HHIH", reply[pos : pos + 10])
     pos += 10
     if rtype == 1:
-        addresses.append(socket.inet_ntoa(reply[pos:pos + length]))
+        addresses.append(socket.inet_ntoa(reply[pos : pos + length]))
     pos += length
 print(f"{name}: rcode {rcode}, {' '.join(addresses) or 'no address'}")
 sys.exit(0 if rcode == 0 and addresses else 1)

@@ -39,9 +39,7 @@ SPARK_OPERATOR_VERSION = "2.5.2"
 PROMETHEUS_OPERATOR_VERSION = "0.93.0"
 
 STRIMZI_ARCHIVE = f"strimzi-kafka-operator-{STRIMZI_VERSION}-src.tar.gz"
-STRIMZI_RELEASE_URL = (
-    f"https://github.com/strimzi/strimzi-kafka-operator/archive/refs/tags/{STRIMZI_VERSION}.tar.gz"
-)
+STRIMZI_RELEASE_URL = f"https://github.com/strimzi/strimzi-kafka-operator/archive/refs/tags/{STRIMZI_VERSION}.tar.gz"
 STRIMZI_CRD_DIR = "packaging/install/cluster-operator/"
 # sha256 over "<file> <sha256 of file>\n" of every 04x-Crd-*.yaml of the 1.2.0 release, sorted by name.
 STRIMZI_CRDS_DIGEST = "6e35233f7f4e4063aeafa85a6b9891ddc634f1c30c9ece53a16f06efe829b0cd"
@@ -81,10 +79,13 @@ class StrimziCrds:
 
 OPERATORS = (
     StrimziCrds(),
-    GoModuleCrds("spark-operator", "github.com/kubeflow/spark-operator/v2", SPARK_OPERATOR_VERSION,
-                 "config/crd/bases"),
-    GoModuleCrds("prometheus-operator", "github.com/prometheus-operator/prometheus-operator",
-                 PROMETHEUS_OPERATOR_VERSION, "example/prometheus-operator-crd"),
+    GoModuleCrds("spark-operator", "github.com/kubeflow/spark-operator/v2", SPARK_OPERATOR_VERSION, "config/crd/bases"),
+    GoModuleCrds(
+        "prometheus-operator",
+        "github.com/prometheus-operator/prometheus-operator",
+        PROMETHEUS_OPERATOR_VERSION,
+        "example/prometheus-operator-crd",
+    ),
 )
 
 
@@ -92,15 +93,17 @@ def go_module_dir(module: str, version: str) -> Path:
     """The module's source in the Go module cache, downloaded through the proxy if missing."""
     if not shutil.which("go"):
         raise FetchError("go is not installed: the operators' CRDs come from their Go modules")
-    proc = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"],
-                          capture_output=True, text=True, timeout=600, cwd="/")
+    proc = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"], capture_output=True, text=True, timeout=600, cwd="/"
+    )
     try:
         info = json.loads(proc.stdout)
     except ValueError:
         info = {}
     if proc.returncode != 0 or "Dir" not in info:
-        raise FetchError(f"go mod download {module}@{version} failed: "
-                         f"{info.get('Error') or proc.stderr.strip()[-300:]}")
+        raise FetchError(
+            f"go mod download {module}@{version} failed: {info.get('Error') or proc.stderr.strip()[-300:]}"
+        )
     return Path(info["Dir"])
 
 
@@ -110,14 +113,16 @@ def strimzi_source(settings: LocalSettings) -> bytes:
         path = Path(settings.artifact_mirror) / STRIMZI_ARCHIVE
         if path.is_file():
             return path.read_bytes()
-        raise ArtifactUnavailable(f"{STRIMZI_ARCHIVE} is not in the artifact mirror {settings.artifact_mirror} "
-                                  f"({MIRROR_ENV})")
+        raise ArtifactUnavailable(
+            f"{STRIMZI_ARCHIVE} is not in the artifact mirror {settings.artifact_mirror} ({MIRROR_ENV})"
+        )
     try:
         return _download(STRIMZI_RELEASE_URL, f"Strimzi {STRIMZI_VERSION} source")
     except requests.RequestException as exc:
         raise ArtifactUnavailable(
             f"the Strimzi {STRIMZI_VERSION} source release could not be downloaded ({type(exc).__name__}); "
-            f"on a machine without internet set {MIRROR_ENV} to a folder holding {STRIMZI_ARCHIVE}") from None
+            f"on a machine without internet set {MIRROR_ENV} to a folder holding {STRIMZI_ARCHIVE}"
+        ) from None
 
 
 def _download(url: str, label: str) -> bytes:
@@ -153,8 +158,9 @@ def extract_strimzi_crds(archive: bytes, dest: Path) -> None:
     except (tarfile.TarError, EOFError) as exc:
         raise FetchError(f"broken Strimzi source archive: {exc}") from None
     if crd_digest(files) != STRIMZI_CRDS_DIGEST:
-        raise FetchError(f"the Strimzi CRDs in the archive ({len(files)} files) do not match Strimzi "
-                         f"{STRIMZI_VERSION}'s")
+        raise FetchError(
+            f"the Strimzi CRDs in the archive ({len(files)} files) do not match Strimzi {STRIMZI_VERSION}'s"
+        )
     for name, data in files.items():
         (dest / name).write_bytes(data)
 
@@ -163,8 +169,12 @@ def ensure(settings: LocalSettings | None = None) -> list[Path]:
     """One folder of CRD files per operator, at the versions the chart targets; fetched if not cached."""
     settings = settings or LocalSettings()
     return [
-        cached(f"{op.name} {op.version} CRDs", settings.cache / "crds" / f"{op.name}-{op.version}",
-               lambda tmp, op=op: op.fill(tmp, settings), final=(ArtifactUnavailable,))
+        cached(
+            f"{op.name} {op.version} CRDs",
+            settings.cache / "crds" / f"{op.name}-{op.version}",
+            lambda tmp, op=op: op.fill(tmp, settings),
+            final=(ArtifactUnavailable,),
+        )
         for op in OPERATORS
     ]
 

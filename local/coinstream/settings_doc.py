@@ -46,7 +46,17 @@ def group_table(model) -> str:
 def document() -> str:
     from coingecko_sim.config import SimConfig
 
-    return HEADER + "\n" + markdown_table() + LOCAL + "\n" + group_table(LocalSettings) + SIM + "\n" + group_table(SimConfig)
+    return (
+        HEADER
+        + "\n"
+        + markdown_table()
+        + LOCAL
+        + "\n"
+        + group_table(LocalSettings)
+        + SIM
+        + "\n"
+        + group_table(SimConfig)
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 import trino
-
 from coingecko_sim.catalog import CATALOG_IDS, COINS, list_coin
 from coingecko_sim.prices import price_at
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
@@ -108,7 +107,7 @@ def parse_sse(lines, comments: list[str]):
             comments.append(raw[1:].strip())
         else:
             name, _, value = raw.partition(":")
-            value = value[1:] if value.startswith(" ") else value
+            value = value.removeprefix(" ")
             if name == "event":
                 event = value
             elif name == "id":
@@ -159,10 +158,15 @@ class FreshCoins:
         """A portfolio of fresh coins over DAYS days within the plan's year of history."""
         today = int(time.time() * 1000) // DAY * DAY
         start = today - self.rng.randint(30, 330) * DAY
-        return {"vs_currency": "usd", "from": to_iso(start), "to": to_iso(start + (DAYS - 1) * DAY),
-                "interval": "daily",
-                "holdings": [{"coin": c, "amount": round(self.rng.uniform(0.5, 50), 3)}
-                             for c in self.take(COINS_PER_PORTFOLIO)]}
+        return {
+            "vs_currency": "usd",
+            "from": to_iso(start),
+            "to": to_iso(start + (DAYS - 1) * DAY),
+            "interval": "daily",
+            "holdings": [
+                {"coin": c, "amount": round(self.rng.uniform(0.5, 50), 3)} for c in self.take(COINS_PER_PORTFOLIO)
+            ],
+        }
 
 
 def post_portfolio(api_url: str, body: dict) -> requests.Response:
@@ -264,9 +268,17 @@ class Pipeline:
     def coverage_present(self, body: dict) -> int | None:
         """Observed coin-points of the portfolio per the query service (None while it cannot say)."""
         try:
-            resp = requests.get(f"{self.query}/v1/coverage", timeout=30, params={
-                "coins": ",".join(h["coin"] for h in body["holdings"]), "vs_currency": "usd",
-                "from": body["from"], "to": body["to"], "interval": "daily"})
+            resp = requests.get(
+                f"{self.query}/v1/coverage",
+                timeout=30,
+                params={
+                    "coins": ",".join(h["coin"] for h in body["holdings"]),
+                    "vs_currency": "usd",
+                    "from": body["from"],
+                    "to": body["to"],
+                    "interval": "daily",
+                },
+            )
             return resp.json()["present"] if resp.status_code == 200 else None
         except requests.RequestException:
             return None
@@ -285,7 +297,8 @@ class Pipeline:
         """The fault comes before the backfill landed, or it tests nothing."""
         present = self.coverage_present(body)
         assert present is not None and present < self.expected_points(body), (
-            f"the backfill had already landed ({present} points) {when}: no fault injected")
+            f"the backfill had already landed ({present} points) {when}: no fault injected"
+        )
 
     def assert_completes_right(self, body: dict, location: str, stream: Stream, timeout_s: float) -> None:
         """The stream ends with `complete`, and the portfolio's figures equal the seeded prices'."""
@@ -294,9 +307,11 @@ class Pipeline:
         assert stream.error is None, f"stream failed: {stream.error} after {kinds}"
         if not kinds or kinds[-1] != "complete":
             unhealthy = [f"{name}: {detail}" for name, ok, detail in self.stack.status() if not ok]
-            pytest.fail(f"stream ended with {kinds[-1] if kinds else 'nothing'} after {kinds} ({timeout_s:.0f}s); "
-                        f"the portfolio says status={final.get('status')} completeness={final.get('completeness')}; "
-                        f"unhealthy components: {unhealthy or 'none'}")
+            pytest.fail(
+                f"stream ended with {kinds[-1] if kinds else 'nothing'} after {kinds} ({timeout_s:.0f}s); "
+                f"the portfolio says status={final.get('status')} completeness={final.get('completeness')}; "
+                f"unhealthy components: {unhealthy or 'none'}"
+            )
         assert stream.ended, "the server did not end the stream after `complete`"
         fractions = [e[2]["completeness"]["fraction"] for e in stream.events if e[0] in ("update", "complete")]
         assert fractions == sorted(fractions), "completeness only grows as data lands"
@@ -332,8 +347,14 @@ class Pipeline:
         """Run one query; retried while Trino is (re)starting or a partition listing races a compaction."""
         for attempt in range(attempts):
             try:
-                conn = trino.dbapi.connect(host=self.cfg.host, port=self.cfg.trino_port, user="coinstream-tests",
-                                           catalog="hive", schema="coinstream", request_timeout=60)
+                conn = trino.dbapi.connect(
+                    host=self.cfg.host,
+                    port=self.cfg.trino_port,
+                    user="coinstream-tests",
+                    catalog="hive",
+                    schema="coinstream",
+                    request_timeout=60,
+                )
                 try:
                     cur = conn.cursor()
                     cur.execute(sql)
@@ -353,7 +374,8 @@ class Pipeline:
         rows = self.landed_rows(body, margin_days=0)
         ids = [r[3] for r in rows]
         assert len(rows) == len(set(ids)) == self.expected_points(body), (
-            f"{len(rows)} rows, {len(set(ids))} distinct event ids, expected {self.expected_points(body)}")
+            f"{len(rows)} rows, {len(set(ids))} distinct event ids, expected {self.expected_points(body)}"
+        )
         assert sorted((r[0], r[1]) for r in rows) == sorted((c, t) for c in coins for t in grid)
         for coin, ts, price, _event_id, source in rows:
             assert source == "coingecko"
@@ -374,7 +396,8 @@ class Pipeline:
         text = resp.text
         assert "Traceback" not in text and 'File "' not in text, f"stack trace in a {resp.status_code}: {text[:500]}"
         assert resp.headers.get("Content-Type", "").startswith("application/json"), (
-            f"{resp.status_code} {resp.headers.get('Content-Type')}: {text[:300]}")
+            f"{resp.status_code} {resp.headers.get('Content-Type')}: {text[:300]}"
+        )
         doc = resp.json()
         if resp.status_code == 503:
             assert doc["error"]["code"] and doc["error"]["message"], doc

@@ -28,7 +28,9 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 KAFKA_DOWN_S = 6
-DATANODE_DOWN_S = 30  # after its stop: longer than the HDFS client's own block-read retries (~20 s), as a real restart can be
+DATANODE_DOWN_S = (
+    30  # after its stop: longer than the HDFS client's own block-read retries (~20 s), as a real restart can be
+)
 TRINO_DOWN_S = 8
 COMPLETE_WITHIN_S = 150  # after the fault is gone: lander back-off (2 s doubling, ~30 s) + one backfill (~25 s)
 
@@ -67,8 +69,10 @@ def test_kafka_broker_killed_and_restarted_during_a_backfill(pipeline):
 
     pipeline.assert_completes_right(body, location, stream, COMPLETE_WITHIN_S)
     pipeline.assert_exactly_once_in_trino(body)
-    print(f"kafka down {restarting - killed:.1f}s, restart took {back - restarting:.1f}s, "
-          f"complete {time.monotonic() - back:.1f}s after it was back; stream: {stream.kinds}")
+    print(
+        f"kafka down {restarting - killed:.1f}s, restart took {back - restarting:.1f}s, "
+        f"complete {time.monotonic() - back:.1f}s after it was back; stream: {stream.kinds}"
+    )
 
 
 @pytest.mark.timeout(480)
@@ -93,8 +97,10 @@ def test_spark_driver_killed_and_restarted_during_a_backfill(pipeline):
 
     pipeline.assert_completes_right(body, location, stream, COMPLETE_WITHIN_S)
     pipeline.assert_exactly_once_in_trino(body)
-    print(f"driver down {restarting - killed:.1f}s, restart took {back - restarting:.1f}s, "
-          f"complete {time.monotonic() - back:.1f}s after; stream: {stream.kinds}")
+    print(
+        f"driver down {restarting - killed:.1f}s, restart took {back - restarting:.1f}s, "
+        f"complete {time.monotonic() - back:.1f}s after; stream: {stream.kinds}"
+    )
 
 
 @pytest.mark.timeout(420)
@@ -117,13 +123,14 @@ def test_hdfs_datanode_restarted_while_data_is_landing(pipeline):
     back = time.monotonic()
     poller.stop()
     assert not poller.failures, poller.failures
-    _assert_outage_answers(poller.between(stopping, back), "DataNode",
-                           {"ok", "stale", "503:query_unavailable"})
+    _assert_outage_answers(poller.between(stopping, back), "DataNode", {"ok", "stale", "503:query_unavailable"})
 
     pipeline.assert_completes_right(body, location, stream, COMPLETE_WITHIN_S)
     pipeline.assert_exactly_once_in_trino(body)
-    print(f"datanode stop took {stopped - stopping:.1f}s, down {restarting - stopped:.1f}s, "
-          f"restart {back - restarting:.1f}s, complete {time.monotonic() - back:.1f}s later; stream: {stream.kinds}")
+    print(
+        f"datanode stop took {stopped - stopping:.1f}s, down {restarting - stopped:.1f}s, "
+        f"restart {back - restarting:.1f}s, complete {time.monotonic() - back:.1f}s later; stream: {stream.kinds}"
+    )
 
 
 @pytest.mark.timeout(480)
@@ -154,8 +161,9 @@ def test_trino_restarted_while_a_portfolio_is_tracked(pipeline):
     during = poller.between(stopped, restarting)
     _assert_outage_answers(during, "Trino", {"ok", "stale", "503:query_unavailable"})
     # While Trino starts (port open, still initialising) the same holds, or it is fresh again.
-    _assert_outage_answers(poller.between(restarting, back) or ["ok"], "Trino start-up",
-                           {"ok", "stale", "503:query_unavailable"})
+    _assert_outage_answers(
+        poller.between(restarting, back) or ["ok"], "Trino start-up", {"ok", "stale", "503:query_unavailable"}
+    )
     assert chart.status_code in (200, 503), chart.text[:300]
     if chart.status_code == 200:
         assert chart.headers["Content-Type"].startswith("image/svg") and b"<svg" in chart.content
@@ -164,9 +172,11 @@ def test_trino_restarted_while_a_portfolio_is_tracked(pipeline):
 
     pipeline.assert_completes_right(body, location, stream, COMPLETE_WITHIN_S)
     pipeline.assert_exactly_once_in_trino(body)
-    print(f"trino down {restarting - stopped:.1f}s, restart {back - restarting:.1f}s, "
-          f"complete {time.monotonic() - back:.1f}s later; answers while down: "
-          f"{sorted(set(during))}; stream: {stream.kinds}")
+    print(
+        f"trino down {restarting - stopped:.1f}s, restart {back - restarting:.1f}s, "
+        f"complete {time.monotonic() - back:.1f}s later; answers while down: "
+        f"{sorted(set(during))}; stream: {stream.kinds}"
+    )
 
 
 @pytest.mark.timeout(420)

@@ -13,7 +13,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import requests
-
 from coinstream_common.timeutil import to_iso
 
 from .conftest import parse_sse, post_portfolio, seeded_values
@@ -80,7 +79,15 @@ def test_other_keys_cannot_see_it_and_bad_input_is_refused(whole_stack):
     assert requests.get(f"{api}/v1/portfolios/pf_doesnotexist", headers=KEY, timeout=10).status_code == 404
     no_key = requests.post(f"{api}/v1/portfolios", json={}, timeout=10)
     assert no_key.status_code == 401 and no_key.json()["error"]["code"]
-    bad = requests.post(f"{api}/v1/portfolios", headers=KEY, timeout=10, json={
-        "holdings": [{"coin": "not-a-real-coin-xyz", "amount": 1}], "vs_currency": "usd",
-        "from": "2026-01-01", "to": "2026-01-05"})
+    bad = requests.post(
+        f"{api}/v1/portfolios",
+        headers=KEY,
+        timeout=10,
+        json={
+            "holdings": [{"coin": "not-a-real-coin-xyz", "amount": 1}],
+            "vs_currency": "usd",
+            "from": "2026-01-01",
+            "to": "2026-01-05",
+        },
+    )
     assert bad.status_code in (400, 404) and "not-a-real-coin-xyz" in bad.json()["error"]["message"]

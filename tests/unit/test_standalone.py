@@ -12,8 +12,11 @@ pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 # Spelled in pieces so that this file does not match itself.
-OUTSIDE = re.compile("|".join([r"\.\./" + "shared", "shared/" + "(?:crds|mirror)",
-                               "DESIGN" + r"\.md", "RUNTIMES" + r"\.md", "K8S-" + "FACTS"]))
+OUTSIDE = re.compile(
+    "|".join(
+        [r"\.\./" + "shared", "shared/" + "(?:crds|mirror)", "DESIGN" + r"\.md", "RUNTIMES" + r"\.md", "K8S-" + "FACTS"]
+    )
+)
 ALLOWED = {".ci/run"}  # CI names the artifact mirror it is given
 
 

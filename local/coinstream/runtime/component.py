@@ -78,9 +78,7 @@ class Component(ABC):
             self.fetch()
             busy = [p for p in self.ports() if port_in_use(self.cfg.host, p)]
             if busy:
-                raise StartError(
-                    f"{self.name}: port {busy[0]} on {self.cfg.host} is already in use by another program"
-                )
+                raise StartError(f"{self.name}: port {busy[0]} on {self.cfg.host} is already in use by another program")
             self.home.mkdir(parents=True, exist_ok=True)
             self.prepare()
             argv, env = self.command()

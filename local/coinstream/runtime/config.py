@@ -27,12 +27,18 @@ class LocalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COINSTREAM_LOCAL_", extra="ignore", frozen=True)
 
     cache_dir: str = Field(default_factory=_default_cache, description="Downloaded servers (kept between runs).")
-    state_dir: str = Field(default_factory=_default_state, description="Data, logs and pid files of running components.")
-    java17_home: str = Field("", description="JDK (17+) for Kafka, HDFS and Spark; found under /usr/lib/jvm when empty.")
+    state_dir: str = Field(
+        default_factory=_default_state, description="Data, logs and pid files of running components."
+    )
+    java17_home: str = Field(
+        "", description="JDK (17+) for Kafka, HDFS and Spark; found under /usr/lib/jvm when empty."
+    )
     java_trino_home: str = Field("", description="JDK (24.0.1+) for Trino; found under /usr/lib/jvm when empty.")
     artifact_mirror: str = Field(
-        "", description="Folder of artifacts no package registry carries (the Strimzi source release), "
-        "for machines without internet; empty: their public releases are downloaded.")
+        "",
+        description="Folder of artifacts no package registry carries (the Strimzi source release), "
+        "for machines without internet; empty: their public releases are downloaded.",
+    )
     host: str = Field("127.0.0.1", description="Address every local component binds.")
     kafka_port: int = Field(9092, ge=1, le=65535, description="Kafka client listener.")
     kafka_controller_port: int = Field(9093, ge=1, le=65535, description="KRaft controller listener.")

@@ -58,7 +58,9 @@ def _run_maven(args: list[str], label: str, workdir: Path) -> None:
             progress(label, f"{done} file(s)", started, last)
     rc = proc.wait()
     if done:
-        sys.stderr.write(f"{chr(13) if sys.stderr.isatty() else ''}  fetched {label}: {done} file(s) in {time.monotonic() - started:.0f}s\n")
+        sys.stderr.write(
+            f"{chr(13) if sys.stderr.isatty() else ''}  fetched {label}: {done} file(s) in {time.monotonic() - started:.0f}s\n"
+        )
     if rc != 0:
         errors = [l for l in tail if "ERROR" in l] or tail
         raise FetchError(f"mvn failed fetching {label}: " + " | ".join(errors[:3]))
@@ -98,7 +100,7 @@ def _pom(dependencies: list[str]) -> str:
   <modelVersion>4.0.0</modelVersion>
   <groupId>io.coinstream.local</groupId><artifactId>fetch</artifactId><version>1</version>
   <packaging>pom</packaging>
-  <dependencies>{''.join(deps)}</dependencies>
+  <dependencies>{"".join(deps)}</dependencies>
 </project>
 """
 

@@ -180,7 +180,9 @@ class WebHdfs:
             detail = f"{remote.get('exception')}: {remote.get('message', '')}"
         except (ValueError, KeyError, TypeError):
             detail = resp.text[:200]
-        raise WebHdfsError(f"WebHDFS {resp.request.method} -> HTTP {resp.status_code}: {detail.splitlines()[0] if detail else ''}")
+        raise WebHdfsError(
+            f"WebHDFS {resp.request.method} -> HTTP {resp.status_code}: {detail.splitlines()[0] if detail else ''}"
+        )
 
     def write(self, path: str, data: bytes, overwrite: bool = True) -> None:
         """CREATE in the two steps WebHDFS prescribes: ask the NameNode, send the bytes to the DataNode."""
@@ -321,8 +323,10 @@ class NameNode(_HdfsDaemon):
         state = namenode_state(self.cfg)
         if state.get("FSState") != "Operational":
             return Health(False, f"namenode in {state.get('FSState')}")
-        return Health(True, f"operational, {state.get('NumLiveDataNodes', 0)} live datanode(s), "
-                            f"{state.get('FilesTotal', 0)} files")
+        return Health(
+            True,
+            f"operational, {state.get('NumLiveDataNodes', 0)} live datanode(s), {state.get('FilesTotal', 0)} files",
+        )
 
     def endpoints(self) -> dict[str, str]:
         return {

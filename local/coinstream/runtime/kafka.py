@@ -102,8 +102,18 @@ class Kafka(Component):
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         result = subprocess.run(
-            [self._java(), "-cp", f"{self.lib}/*", f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)],
+            [
+                self._java(),
+                "-cp",
+                f"{self.lib}/*",
+                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(conf),
+            ],
             capture_output=True,
             text=True,
         )

@@ -35,8 +35,8 @@ KAFKA_CONNECTOR = [
     "org.apache.kafka:kafka-clients:3.9.1",
     "org.apache.commons:commons-pool2:2.12.1",
 ]
-ACTIVE_RE = re.compile(r"^coinstream_lander_query_active\s+(\S+)$", re.M)
-LANDED_RE = re.compile(r"^coinstream_lander_rows_landed_total\s+(\S+)$", re.M)
+ACTIVE_RE = re.compile(r"^coinstream_lander_query_active\s+(\S+)$", re.MULTILINE)
+LANDED_RE = re.compile(r"^coinstream_lander_rows_landed_total\s+(\S+)$", re.MULTILINE)
 
 
 class PriceLander(Component):
@@ -102,14 +102,18 @@ class PriceLander(Component):
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         (self.home / "tmp").mkdir(parents=True, exist_ok=True)
-        env = service_env(self.cfg) | {
-            "JAVA_HOME": self._java_home(),
-            "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_SUBMIT_ARGS": self.submit_args(),
-            "SPARK_LOCAL_IP": self.cfg.host,
-            "COINSTREAM_LANDER_METRICS_HOST": self.cfg.host,
-            "COINSTREAM_LANDER_METRICS_PORT": str(self.metrics_port),
-        } | self.env_overrides
+        env = (
+            service_env(self.cfg)
+            | {
+                "JAVA_HOME": self._java_home(),
+                "PYSPARK_PYTHON": sys.executable,
+                "PYSPARK_SUBMIT_ARGS": self.submit_args(),
+                "SPARK_LOCAL_IP": self.cfg.host,
+                "COINSTREAM_LANDER_METRICS_HOST": self.cfg.host,
+                "COINSTREAM_LANDER_METRICS_PORT": str(self.metrics_port),
+            }
+            | self.env_overrides
+        )
         return [sys.executable, "-m", "coinstream_lander"], env
 
     @property
@@ -176,7 +180,9 @@ def remove_isolated(lander: PriceLander, run: str) -> None:
             run_query(cfg.host, cfg.trino_port, "coinstream-cleanup", sql, timeout_s=30)
         except Exception:  # noqa: BLE001 - best effort
             pass
-    topics = [env[k] for k in ("COINSTREAM_TOPIC_PRICES", "COINSTREAM_TOPIC_PRICES_DLQ", "COINSTREAM_TOPIC_PRICES_LANDED")]
+    topics = [
+        env[k] for k in ("COINSTREAM_TOPIC_PRICES", "COINSTREAM_TOPIC_PRICES_DLQ", "COINSTREAM_TOPIC_PRICES_LANDED")
+    ]
     admin = AdminClient({"bootstrap.servers": cfg.kafka_bootstrap})  # alive until the futures are done
     for future in admin.delete_topics(topics).values():
         try:
@@ -184,8 +190,11 @@ def remove_isolated(lander: PriceLander, run: str) -> None:
         except Exception:  # noqa: BLE001 - best effort
             pass
     try:
-        requests.delete(f"http://{cfg.host}:{cfg.hdfs_namenode_http_port}/webhdfs/v1/coinstream/isolated/{run}",
-                        params={"op": "DELETE", "recursive": "true", "user.name": "coinstream"}, timeout=10)
+        requests.delete(
+            f"http://{cfg.host}:{cfg.hdfs_namenode_http_port}/webhdfs/v1/coinstream/isolated/{run}",
+            params={"op": "DELETE", "recursive": "true", "user.name": "coinstream"},
+            timeout=10,
+        )
     except requests.RequestException:
         pass
     shutil.rmtree(lander.home, ignore_errors=True)

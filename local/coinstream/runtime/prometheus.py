@@ -32,7 +32,6 @@ from pathlib import Path
 
 import requests
 import yaml
-
 from coinstream_common.settings import LanderSettings, TrinoSettings, load
 
 from . import fetch
@@ -82,19 +81,30 @@ def scrape_targets(cfg) -> list[ScrapeTarget]:
         # the same setting the PriceLander component passes to the job
         ScrapeTarget("lander", "PriceLander", load(LanderSettings).metrics_port),
         ScrapeTarget(
-            "kafka", "Kafka", kafka_metrics_port(cfg),
+            "kafka",
+            "Kafka",
+            kafka_metrics_port(cfg),
             note="the Kafka JVM needs the JMX exporter agent: kafka_agent_flag(cfg) in Kafka.command()",
         ),
         ScrapeTarget(
-            "trino", "Trino", cfg.trino_port, basic_auth_user=load(TrinoSettings).user,
+            "trino",
+            "Trino",
+            cfg.trino_port,
+            basic_auth_user=load(TrinoSettings).user,
             note="Trino's native OpenMetrics endpoint",
         ),
         ScrapeTarget(
-            "hdfs-namenode", "NameNode", cfg.hdfs_namenode_http_port, path="/prom",
+            "hdfs-namenode",
+            "NameNode",
+            cfg.hdfs_namenode_http_port,
+            path="/prom",
             note="core-site.xml needs hadoop.prometheus.endpoint.enabled=true",
         ),
         ScrapeTarget(
-            "hdfs-datanode", "DataNode", cfg.hdfs_datanode_http_port, path="/prom",
+            "hdfs-datanode",
+            "DataNode",
+            cfg.hdfs_datanode_http_port,
+            path="/prom",
             note="core-site.xml needs hadoop.prometheus.endpoint.enabled=true",
         ),
         ScrapeTarget("prometheus", "Prometheus", cfg.prometheus_port),
@@ -130,9 +140,7 @@ def rule_files() -> list[Path]:
 
 
 def prometheus_binary() -> str | None:
-    return shutil.which("prometheus") or (
-        "/usr/bin/prometheus" if os.access("/usr/bin/prometheus", os.X_OK) else None
-    )
+    return shutil.which("prometheus") or ("/usr/bin/prometheus" if os.access("/usr/bin/prometheus", os.X_OK) else None)
 
 
 def systemd_running() -> bool:
@@ -148,8 +156,12 @@ def jmx_agent_flag(cfg, name: str, port: int) -> str:
     config = JMX_DIR / f"{name}.yml"
     if not config.is_file():
         raise StartError(f"no JMX exporter config {config}")
-    lib = fetch.jars(f"jmx exporter {JMX_EXPORTER_VERSION}", cfg.cache / f"jmx-exporter-{JMX_EXPORTER_VERSION}",
-                     [JMX_EXPORTER], transitive=False)
+    lib = fetch.jars(
+        f"jmx exporter {JMX_EXPORTER_VERSION}",
+        cfg.cache / f"jmx-exporter-{JMX_EXPORTER_VERSION}",
+        [JMX_EXPORTER],
+        transitive=False,
+    )
     jar = lib / f"jmx_prometheus_javaagent-{JMX_EXPORTER_VERSION}.jar"
     return f"-javaagent:{jar}={cfg.host}:{port}:{config}"
 
@@ -235,16 +247,25 @@ class Prometheus(Component):
 
     def endpoints(self) -> dict[str, str]:
         # Debian's build serves the classic UI (the React one is not packaged).
-        return {"ui": f"{self.base_url}/", "targets": f"{self.base_url}/classic/targets",
-                "alerts": f"{self.base_url}/classic/alerts"}
+        return {
+            "ui": f"{self.base_url}/",
+            "targets": f"{self.base_url}/classic/targets",
+            "alerts": f"{self.base_url}/classic/alerts",
+        }
 
 
 # ---------------------------------------------------------------------------
 # What this Prometheus is asked: rule and dashboard expressions, and the metric
 # selectors inside them.
 
-GRAFANA_VARIABLES = {"$__rate_interval": "1m", "${__rate_interval}": "1m", "$__interval": "30s",
-                     "${__interval}": "30s", "$__range": "1h", "${__range}": "1h"}
+GRAFANA_VARIABLES = {
+    "$__rate_interval": "1m",
+    "${__rate_interval}": "1m",
+    "$__interval": "30s",
+    "${__interval}": "30s",
+    "$__range": "1h",
+    "${__range}": "1h",
+}
 
 
 @dataclass(frozen=True)
@@ -297,7 +318,7 @@ class Selector:
     matchers: tuple[tuple[str, str, str], ...] = ()
 
     def promql(self, ops: tuple[str, ...] = ("=", "!=", "=~", "!~")) -> str:
-        kept = [f'{k}{op}{json.dumps(v)}' for k, op, v in self.matchers if op in ops]
+        kept = [f"{k}{op}{json.dumps(v)}" for k, op, v in self.matchers if op in ops]
         return self.metric + ("{" + ",".join(kept) + "}" if kept else "")
 
 
@@ -316,7 +337,7 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
     while pos < len(expr):
         m = _TOKEN.match(expr, pos)
         if not m:
-            raise ValueError(f"cannot tokenize PromQL at {expr[pos:pos + 20]!r}")
+            raise ValueError(f"cannot tokenize PromQL at {expr[pos : pos + 20]!r}")
         pos = m.end()
         if m.lastgroup:
             out.append((m.lastgroup, m.group()))

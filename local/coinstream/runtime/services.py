@@ -53,12 +53,16 @@ class GunicornService(Component):
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         metrics_dir = self.home / "metrics"
-        env = service_env(self.cfg) | {
-            "COINSTREAM_HTTP_HOST": self.cfg.host,
-            "COINSTREAM_HTTP_PORT": str(self.port),
-            "COINSTREAM_HTTP_WORKERS": str(self.workers),
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        } | self.extra_env
+        env = (
+            service_env(self.cfg)
+            | {
+                "COINSTREAM_HTTP_HOST": self.cfg.host,
+                "COINSTREAM_HTTP_PORT": str(self.port),
+                "COINSTREAM_HTTP_WORKERS": str(self.workers),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            }
+            | self.extra_env
+        )
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         return [gunicorn, "-c", "python:coinstream_common.gunicorn_conf", self.app_module], env
 

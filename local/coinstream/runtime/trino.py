@@ -150,12 +150,21 @@ def jvm_options(cfg: LocalSettings, home: Path) -> list[str]:
     ]
 
 
-def run_query(host: str, port: int, user: str, sql: str, *, timeout_s: float = trino.constants.DEFAULT_REQUEST_TIMEOUT,
-              catalog: str | None = None, schema: str | None = None) -> list[list]:
+def run_query(
+    host: str,
+    port: int,
+    user: str,
+    sql: str,
+    *,
+    timeout_s: float = trino.constants.DEFAULT_REQUEST_TIMEOUT,
+    catalog: str | None = None,
+    schema: str | None = None,
+) -> list[list]:
     """One statement on a connection of its own, every row fetched, the connection closed
     even when the statement fails: for health checks, DDL, tests and benchmarks."""
-    conn = trino.dbapi.connect(host=host, port=port, user=user, catalog=catalog, schema=schema,
-                               request_timeout=timeout_s)
+    conn = trino.dbapi.connect(
+        host=host, port=port, user=user, catalog=catalog, schema=schema, request_timeout=timeout_s
+    )
     try:
         cur = conn.cursor()
         cur.execute(sql)
@@ -200,7 +209,9 @@ class Trino(Component):
         (etc / "log.properties").write_text(render_properties(LOG_LEVELS))
         for stale in (etc / "catalog").glob("*.properties"):
             stale.unlink()
-        (etc / "catalog" / f"{self.settings.catalog}.properties").write_text(render_properties(hive_catalog(self.cfg, self.home)))
+        (etc / "catalog" / f"{self.settings.catalog}.properties").write_text(
+            render_properties(hive_catalog(self.cfg, self.home))
+        )
         plugins = self.home / "plugin"
         plugins.mkdir(exist_ok=True)
         for entry in plugins.iterdir():

@@ -8,8 +8,6 @@ portfolios and landed notifications, so any replica serves any portfolio.
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
-
 from coinstream_common import logs
 from coinstream_common.kafka import EventProducer, broker_metadata
 from coinstream_common.settings import (
@@ -20,7 +18,9 @@ from coinstream_common.settings import (
     TopicSettings,
     load,
 )
-from coinstream_common.web import ApiError, create_app as create_web_app, json_body
+from coinstream_common.web import ApiError, json_body
+from coinstream_common.web import create_app as create_web_app
+from flask import Flask, Response, g, request
 
 from . import sse
 from .auth import KeyRing, RateLimiter, parse_keys
@@ -76,7 +76,9 @@ def create_app(*, start: bool = True, **deps) -> Flask:
         if not request.is_json and (request.content_length or 0) > 0:
             raise ApiError(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
         state = service.create(json_body(), g.owner)
-        resp = Response(encode_json(state.document()), status=201 if state.complete else 202, mimetype="application/json")
+        resp = Response(
+            encode_json(state.document()), status=201 if state.complete else 202, mimetype="application/json"
+        )
         resp.headers["Location"] = f"/v1/portfolios/{state.portfolio.id}"
         return resp
 
@@ -100,8 +102,9 @@ def create_app(*, start: bool = True, **deps) -> Flask:
         if fmt not in CONTENT_TYPES:
             raise ApiError(404, "not_found", f"no chart format {fmt!r}; use chart.png or chart.svg")
         portfolio = service.lookup(portfolio_id, g.owner)
-        return Response(service.chart(portfolio, fmt), mimetype=CONTENT_TYPES[fmt],
-                        headers={"Cache-Control": "no-cache"})
+        return Response(
+            service.chart(portfolio, fmt), mimetype=CONTENT_TYPES[fmt], headers={"Cache-Control": "no-cache"}
+        )
 
     if start:
         store.start()

@@ -50,14 +50,22 @@ class KeyRing:
         """The caller's owner id, or a 401."""
         key = presented_key(headers)
         if not key:
-            raise ApiError(401, "unauthenticated", "an API key is required (X-API-Key or Authorization: Bearer)",
-                           headers={"WWW-Authenticate": 'Bearer realm="coinstream"'})
+            raise ApiError(
+                401,
+                "unauthenticated",
+                "an API key is required (X-API-Key or Authorization: Bearer)",
+                headers={"WWW-Authenticate": 'Bearer realm="coinstream"'},
+            )
         matched = False
         for known in self._keys:
             matched |= hmac.compare_digest(known, key.encode())
         if not matched:
-            raise ApiError(401, "invalid_api_key", "the API key is not valid",
-                           headers={"WWW-Authenticate": 'Bearer realm="coinstream", error="invalid_token"'})
+            raise ApiError(
+                401,
+                "invalid_api_key",
+                "the API key is not valid",
+                headers={"WWW-Authenticate": 'Bearer realm="coinstream", error="invalid_token"'},
+            )
         return owner_of(key)
 
 
@@ -87,5 +95,10 @@ class RateLimiter:
         wait = self.acquire(key)
         if wait > 0:
             retry = max(1, math.ceil(wait))
-            raise ApiError(429, "rate_limited", f"too many requests for this API key; retry in {retry} s",
-                           headers={"Retry-After": str(retry)}, retry_after_s=retry)
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests for this API key; retry in {retry} s",
+                headers={"Retry-After": str(retry)},
+                retry_after_s=retry,
+            )

@@ -18,15 +18,14 @@ import matplotlib
 matplotlib.use("Agg")
 matplotlib.rcParams["svg.fonttype"] = "none"  # SVG text stays text: smaller, selectable, searchable
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from coinstream_common.timeutil import INTERVAL_MS
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
-from coinstream_common.timeutil import INTERVAL_MS  # noqa: E402
-
-from .state import PortfolioState  # noqa: E402
+from .state import PortfolioState
 
 VALUE_COLOR = "#1f4e99"
 MISSING_COLOR = "#9e9e9e"
@@ -104,13 +103,20 @@ def _draw_summary(ax, state: PortfolioState) -> None:
     ax.axis("off")
     f, vs = state.figures, state.portfolio.vs_currency.upper()
     if f.pnl is None:
-        ax.text(0.0, 1.0, "No prices known yet.\nBackfill requested;\nthis chart fills in\nas data lands.",
-                va="top", fontsize=12, transform=ax.transAxes)
+        ax.text(
+            0.0,
+            1.0,
+            "No prices known yet.\nBackfill requested;\nthis chart fills in\nas data lands.",
+            va="top",
+            fontsize=12,
+            transform=ax.transAxes,
+        )
         return
     color = "#1a7f37" if (f.total_return or 0) >= 0 else "#c62828"
     ax.text(0.0, 1.0, "Total return", va="top", fontsize=11, color="#555555", transform=ax.transAxes)
-    ax.text(0.0, 0.955, _pct(f.total_return), va="top", fontsize=26, fontweight="bold", color=color,
-            transform=ax.transAxes)
+    ax.text(
+        0.0, 0.955, _pct(f.total_return), va="top", fontsize=26, fontweight="bold", color=color, transform=ax.transAxes
+    )
     ax.text(0.0, 0.875, f"P&L {f.pnl:+,.2f} {vs}", va="top", fontsize=11, color=color, transform=ax.transAxes)
     rows = [
         ("start value", f"{_money(f.start_value)}"),
@@ -129,18 +135,33 @@ def _draw_summary(ax, state: PortfolioState) -> None:
         ax.text(1.0, y, value, va="top", ha="right", fontsize=10, family="monospace", transform=ax.transAxes)
         y -= 0.045
     y -= 0.03
-    ax.text(0.0, y, f"P&L by holding ({vs})", va="top", fontsize=10, fontweight="bold",
-            transform=ax.transAxes)
+    ax.text(0.0, y, f"P&L by holding ({vs})", va="top", fontsize=10, fontweight="bold", transform=ax.transAxes)
     y -= 0.05
     for n, (coin, cf) in enumerate(sorted(f.coins.items())):
         if y < 0.02:
             ax.text(0.0, y, f"... {len(f.coins) - n} more", va="top", fontsize=9, transform=ax.transAxes)
             break
-        ax.text(0.0, y, coin, va="top", fontsize=10, color=PALETTE[n % len(PALETTE)], fontweight="bold",
-                transform=ax.transAxes)
+        ax.text(
+            0.0,
+            y,
+            coin,
+            va="top",
+            fontsize=10,
+            color=PALETTE[n % len(PALETTE)],
+            fontweight="bold",
+            transform=ax.transAxes,
+        )
         contrib = f"{cf.contribution * 100:+.2f} pp" if cf.contribution is not None else "n/a"
-        ax.text(1.0, y, f"{cf.pnl:+,.0f}  {contrib}", va="top", ha="right", fontsize=9, family="monospace",
-                transform=ax.transAxes)
+        ax.text(
+            1.0,
+            y,
+            f"{cf.pnl:+,.0f}  {contrib}",
+            va="top",
+            ha="right",
+            fontsize=9,
+            family="monospace",
+            transform=ax.transAxes,
+        )
         y -= 0.045
 
 
@@ -157,12 +178,26 @@ def build_figure(state: PortfolioState, stale: bool = False) -> Figure:
     fig.suptitle(f"{title}\n{sub}", fontsize=12, fontweight="bold", ha="left", x=0.01)
 
     values = _nan(state.series.value)
-    ax.plot(xs, values, color=VALUE_COLOR, linewidth=2.0, label="portfolio value", marker="o" if len(xs) <= 40 else None,
-            markersize=3)
+    ax.plot(
+        xs,
+        values,
+        color=VALUE_COLOR,
+        linewidth=2.0,
+        label="portfolio value",
+        marker="o" if len(xs) <= 40 else None,
+        markersize=3,
+    )
     invested = _invested_series(state)
     if any(v is not None for v in invested) and state.figures.purchases:
-        ax.step(xs, _nan(invested), where="post", color="#777777", linestyle="--", linewidth=1.2,
-                label="invested (start value + purchases)")
+        ax.step(
+            xs,
+            _nan(invested),
+            where="post",
+            color="#777777",
+            linestyle="--",
+            linewidth=1.2,
+            label="invested (start value + purchases)",
+        )
     known = [v for v in values if not math.isnan(v)]
     if known:
         floor = min(known) - 0.05 * (max(known) - min(known) or abs(min(known)) or 1.0)
@@ -176,8 +211,15 @@ def build_figure(state: PortfolioState, stale: bool = False) -> Figure:
     runs = _missing_runs(state)
     for a in (ax, ax_pnl):
         for first, last in runs:
-            a.axvspan(_dt(state.series.ts[first] - step // 2), _dt(state.series.ts[last] + step // 2),
-                      facecolor=MISSING_COLOR, alpha=0.25, hatch="///", edgecolor=MISSING_COLOR, linewidth=0)
+            a.axvspan(
+                _dt(state.series.ts[first] - step // 2),
+                _dt(state.series.ts[last] + step // 2),
+                facecolor=MISSING_COLOR,
+                alpha=0.25,
+                hatch="///",
+                edgecolor=MISSING_COLOR,
+                linewidth=0,
+            )
     if runs:
         handles.append(Patch(facecolor=MISSING_COLOR, alpha=0.35, hatch="///", edgecolor=MISSING_COLOR))
         labels.append("no data yet (backfill pending)")
@@ -186,8 +228,16 @@ def build_figure(state: PortfolioState, stale: bool = False) -> Figure:
         if h.acquired_at is not None and p.from_ < h.acquired_at <= p.to:
             for a in (ax, ax_pnl):
                 a.axvline(_dt(h.acquired_at), color="#444444", linestyle=":", linewidth=1.2)
-            ax.annotate(f"buy {h.amount:g} {h.coin}", xy=(_dt(h.acquired_at), 0.0), xycoords=("data", "axes fraction"),
-                        xytext=(3, 4), textcoords="offset points", fontsize=8, color="#444444", rotation=0)
+            ax.annotate(
+                f"buy {h.amount:g} {h.coin}",
+                xy=(_dt(h.acquired_at), 0.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, 4),
+                textcoords="offset points",
+                fontsize=8,
+                color="#444444",
+                rotation=0,
+            )
 
     ax.set_ylabel(f"value ({p.vs_currency.upper()})")
     ax.yaxis.set_major_formatter(_money_formatter(ax))
@@ -204,8 +254,14 @@ def build_figure(state: PortfolioState, stale: bool = False) -> Figure:
     ax_pnl.yaxis.set_major_formatter(_money_formatter(ax_pnl))
     ax_pnl.grid(True, alpha=0.3)
     if 0 < len(state.series.coin_pnl) <= 5:  # with more, the side panel's coloured names are the legend
-        ax_pnl.legend(loc="best", fontsize=9, framealpha=0.9, title="contribution to return", title_fontsize=9,
-                      ncols=min(3, max(1, len(state.series.coin_pnl) // 4 + 1)))
+        ax_pnl.legend(
+            loc="best",
+            fontsize=9,
+            framealpha=0.9,
+            title="contribution to return",
+            title_fontsize=9,
+            ncols=min(3, max(1, len(state.series.coin_pnl) // 4 + 1)),
+        )
     locator = AutoDateLocator()
     ax_pnl.xaxis.set_major_locator(locator)
     ax_pnl.xaxis.set_major_formatter(ConciseDateFormatter(locator))

@@ -18,7 +18,6 @@ import threading
 import time
 
 import requests
-
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 log = logging.getLogger(__name__)
@@ -41,8 +40,11 @@ class KnownCoins:
         headers = {"accept": "application/json"}
         if self._settings.api_key and self._settings.api_plan in KEY_HEADERS:
             headers[KEY_HEADERS[self._settings.api_plan]] = self._settings.api_key
-        resp = requests.get(f"{self._settings.base_url.rstrip('/')}/coins/list", headers=headers,
-                            timeout=min(self._settings.timeout_s, 5.0))
+        resp = requests.get(
+            f"{self._settings.base_url.rstrip('/')}/coins/list",
+            headers=headers,
+            timeout=min(self._settings.timeout_s, 5.0),
+        )
         resp.raise_for_status()
         ids = frozenset(c["id"] for c in resp.json() if isinstance(c, dict) and isinstance(c.get("id"), str))
         if not ids:

@@ -19,13 +19,12 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaError
-
 from coinstream_common import metrics
 from coinstream_common.events import EventError, LandedNotification, PortfolioEvent
 from coinstream_common.kafka import watermarks
 from coinstream_common.settings import KafkaSettings
 from coinstream_common.timeutil import INTERVAL_MS
+from confluent_kafka import KafkaError
 
 from .topic_reader import TopicReader
 
@@ -35,8 +34,9 @@ log = logging.getLogger(__name__)
 CARRY_SLACK_INTERVALS = 2
 
 
-def touches_range(notification: LandedNotification, coins: Collection[str], vs_currency: str, from_ms: int,
-                  to_ms: int, interval: str) -> bool:
+def touches_range(
+    notification: LandedNotification, coins: Collection[str], vs_currency: str, from_ms: int, to_ms: int, interval: str
+) -> bool:
     """Whether the notification's data can change a valuation of ``coins`` over [from, to]."""
     lo = from_ms - CARRY_SLACK_INTERVALS * INTERVAL_MS[interval]
     return any(
@@ -46,8 +46,14 @@ def touches_range(notification: LandedNotification, coins: Collection[str], vs_c
 
 
 def touches(notification: LandedNotification, portfolio: PortfolioEvent) -> bool:
-    return touches_range(notification, {h.coin for h in portfolio.holdings}, portfolio.vs_currency, portfolio.from_,
-                         portfolio.to, portfolio.interval)
+    return touches_range(
+        notification,
+        {h.coin for h in portfolio.holdings},
+        portfolio.vs_currency,
+        portfolio.from_,
+        portfolio.to,
+        portfolio.interval,
+    )
 
 
 @dataclass(eq=False)

@@ -16,12 +16,19 @@ def _error(description: str) -> dict:
 ERRORS = {
     "401": _error("missing or wrong API key"),
     "404": _error("no such portfolio for this API key"),
-    "429": {**_error("rate limit of this API key exceeded"),
-            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}},
+    "429": {
+        **_error("rate limit of this API key exceeded"),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+    },
     "503": _error("Kafka or the query service (Trino) unavailable, and no last known valuation"),
 }
 
-ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}
+ID_PARAM = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+}
 
 SCHEMAS = {
     "HoldingRequest": {
@@ -31,10 +38,16 @@ SCHEMAS = {
         "properties": {
             "coin": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "description": "CoinGecko coin id"},
             "amount": {"type": "number", "exclusiveMinimum": 0},
-            "acquired_at": {**ISO, "type": ["string", "null"],
-                            "description": "when bought; inside the range it is a purchase (cash flow)"},
-            "acquired_price": {"type": ["number", "null"], "exclusiveMinimum": 0,
-                               "description": "price paid per unit for a purchase inside the range (default: market)"},
+            "acquired_at": {
+                **ISO,
+                "type": ["string", "null"],
+                "description": "when bought; inside the range it is a purchase (cash flow)",
+            },
+            "acquired_price": {
+                "type": ["number", "null"],
+                "exclusiveMinimum": 0,
+                "description": "price paid per unit for a purchase inside the range (default: market)",
+            },
         },
     },
     "PortfolioRequest": {
@@ -46,8 +59,11 @@ SCHEMAS = {
             "vs_currency": {"type": "string", "examples": ["usd"]},
             "from": ISO,
             "to": ISO,
-            "interval": {"type": "string", "enum": ["daily", "hourly", "5m"],
-                         "description": "default: daily beyond 90 days, hourly beyond 1 day, else 5m"},
+            "interval": {
+                "type": "string",
+                "enum": ["daily", "hourly", "5m"],
+                "description": "default: daily beyond 90 days, hourly beyond 1 day, else 5m",
+            },
         },
     },
     "Figures": {
@@ -77,7 +93,10 @@ SCHEMAS = {
                         "end_value": {"type": "number"},
                         "purchases": {"type": "number"},
                         "pnl": {"type": "number"},
-                        "contribution": {**NUMBER_OR_NULL, "description": "pnl / portfolio invested; sums to total_return"},
+                        "contribution": {
+                            **NUMBER_OR_NULL,
+                            "description": "pnl / portfolio invested; sums to total_return",
+                        },
                     },
                 },
             },
@@ -85,8 +104,19 @@ SCHEMAS = {
     },
     "Portfolio": {
         "type": "object",
-        "required": ["id", "status", "vs_currency", "from", "to", "interval", "holdings", "completeness", "valuation",
-                     "as_of", "stale"],
+        "required": [
+            "id",
+            "status",
+            "vs_currency",
+            "from",
+            "to",
+            "interval",
+            "holdings",
+            "completeness",
+            "valuation",
+            "as_of",
+            "stale",
+        ],
         "properties": {
             "id": {"type": "string"},
             "status": {"type": "string", "enum": ["pending", "complete"]},
@@ -126,7 +156,10 @@ SCHEMAS = {
                 },
             },
             "as_of": ISO,
-            "stale": {"type": "boolean", "description": "true: the query service is down; this is the last known state"},
+            "stale": {
+                "type": "boolean",
+                "description": "true: the query service is down; this is the last known state",
+            },
         },
     },
 }
@@ -149,13 +182,21 @@ PATHS = {
         "post": {
             "summary": "Create a portfolio; answers at once with what is known and requests the missing data",
             "security": [{"apiKey": []}, {"bearer": []}],
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PortfolioRequest"}}}},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PortfolioRequest"}}},
+            },
             "responses": {
-                "201": {"description": "created; every price in the range is known", "content": PORTFOLIO,
-                        "headers": {"Location": {"schema": {"type": "string"}}}},
-                "202": {"description": "created; missing data requested, follow /stream", "content": PORTFOLIO,
-                        "headers": {"Location": {"schema": {"type": "string"}}}},
+                "201": {
+                    "description": "created; every price in the range is known",
+                    "content": PORTFOLIO,
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                },
+                "202": {
+                    "description": "created; missing data requested, follow /stream",
+                    "content": PORTFOLIO,
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                },
                 "400": _error("invalid request: the message names what is wrong"),
                 "413": _error("body too large"),
                 **ERRORS,
@@ -173,12 +214,19 @@ PATHS = {
     "/v1/portfolios/{id}/stream": {
         "get": {
             "summary": "Server-Sent Events: `update` per landed batch touching the portfolio, then `complete` "
-                       "(or `timeout`); `: heartbeat` comments; resumes after Last-Event-ID",
+            "(or `timeout`); `: heartbeat` comments; resumes after Last-Event-ID",
             "security": [{"apiKey": []}, {"bearer": []}],
-            "parameters": [ID_PARAM, {"name": "Last-Event-ID", "in": "header", "required": False,
-                                      "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "event stream; each event's data is a Portfolio",
-                                  "content": {"text/event-stream": {"schema": SSE_EVENT}}}, **ERRORS},
+            "parameters": [
+                ID_PARAM,
+                {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "event stream; each event's data is a Portfolio",
+                    "content": {"text/event-stream": {"schema": SSE_EVENT}},
+                },
+                **ERRORS,
+            },
         }
     },
     "/v1/portfolios/{id}/chart.png": {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 
 import requests
-
 from coinstream_common.timeutil import to_iso
 
 

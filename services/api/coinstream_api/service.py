@@ -21,14 +21,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaException
-
 from coinstream_common import metrics
 from coinstream_common.events import BackfillRequest, LandedNotification, PortfolioEvent
 from coinstream_common.kafka import DeliveryError
 from coinstream_common.settings import ApiSettings, TopicSettings
 from coinstream_common.timeutil import INTERVAL_MS
 from coinstream_common.web import ApiError
+from confluent_kafka import KafkaException
 
 from . import chart, sse
 from .landed import touches
@@ -60,8 +59,17 @@ class Cached:
 
 
 class PortfolioService:
-    def __init__(self, settings: ApiSettings, topics: TopicSettings, store, watcher, producer, query, coins,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        topics: TopicSettings,
+        store,
+        watcher,
+        producer,
+        query,
+        coins,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.topics = topics
         self.store = store
@@ -98,8 +106,14 @@ class PortfolioService:
                 raise
             valid = validate_portfolio(body, self.limits, self.coins.ids(), self._now_ms())
         portfolio = PortfolioEvent(
-            id=new_portfolio_id(), owner=owner, holdings=valid.holdings, vs_currency=valid.vs_currency,
-            from_=valid.from_ms, to=valid.to_ms, interval=valid.interval, created_at=self._now_ms(),
+            id=new_portfolio_id(),
+            owner=owner,
+            holdings=valid.holdings,
+            vs_currency=valid.vs_currency,
+            from_=valid.from_ms,
+            to=valid.to_ms,
+            interval=valid.interval,
+            created_at=self._now_ms(),
         )
         try:
             state = self._compute(portfolio)
@@ -110,8 +124,14 @@ class PortfolioService:
         step = INTERVAL_MS[portfolio.interval]
         # The query's missing ranges already span where observations would fix them; one interval at least.
         backfills = [
-            BackfillRequest(coin=m.coin, vs_currency=portfolio.vs_currency, from_=max(0, min(m.from_ms, m.to_ms - step)),
-                            to=m.to_ms, interval=portfolio.interval, requested_by=f"api:{portfolio.id}")
+            BackfillRequest(
+                coin=m.coin,
+                vs_currency=portfolio.vs_currency,
+                from_=max(0, min(m.from_ms, m.to_ms - step)),
+                to=m.to_ms,
+                interval=portfolio.interval,
+                requested_by=f"api:{portfolio.id}",
+            )
             for m in state.missing
         ]
         # Backfills first: if the portfolio then cannot be published, nothing the user can see exists.
@@ -121,12 +141,20 @@ class PortfolioService:
             self.producer.send_and_wait(self.topics.portfolio_events, [portfolio])
         except (DeliveryError, KafkaException, BufferError) as exc:
             log.warning("create failed, Kafka unavailable: %s", exc)
-            raise ApiError(503, "kafka_unavailable", "the portfolio could not be stored (Kafka unavailable); retry later",
-                           headers={"Retry-After": "5"}) from None
+            raise ApiError(
+                503,
+                "kafka_unavailable",
+                "the portfolio could not be stored (Kafka unavailable); retry later",
+                headers={"Retry-After": "5"},
+            ) from None
         self.store.put(portfolio)
         self._remember(state)
-        log.info("portfolio %s created: %d holdings, %d backfill requests", portfolio.id, len(portfolio.holdings),
-                 len(backfills))
+        log.info(
+            "portfolio %s created: %d holdings, %d backfill requests",
+            portfolio.id,
+            len(portfolio.holdings),
+            len(backfills),
+        )
         return state
 
     # -- look up --------------------------------------------------------
@@ -138,8 +166,12 @@ class PortfolioService:
             portfolio = self.store.get(portfolio_id)
         except Exception as exc:
             log.warning("portfolio lookup failed: %s", exc)
-            raise ApiError(503, "kafka_unavailable", "portfolios cannot be read now (Kafka unavailable); retry later",
-                           headers={"Retry-After": "5"}) from None
+            raise ApiError(
+                503,
+                "kafka_unavailable",
+                "portfolios cannot be read now (Kafka unavailable); retry later",
+                headers={"Retry-After": "5"},
+            ) from None
         if portfolio is None or portfolio.owner != owner:
             raise self._not_found(portfolio_id)
         return portfolio
@@ -154,8 +186,12 @@ class PortfolioService:
         try:
             # Unit holdings: the api values the lots itself (acquisitions inside the range), so one
             # valuation of the coins serves every portfolio of them over that range.
-            valuation = self.valuations.get_or_compute(key, lambda: self.query.valuation(
-                dict.fromkeys(key.coins, 1.0), key.vs_currency, key.from_ms, key.to_ms, key.interval))
+            valuation = self.valuations.get_or_compute(
+                key,
+                lambda: self.query.valuation(
+                    dict.fromkeys(key.coins, 1.0), key.vs_currency, key.from_ms, key.to_ms, key.interval
+                ),
+            )
             return build_state(portfolio, valuation, self._now_ms())
         except QueryUnavailable as exc:
             raise _Unavailable(str(exc)) from None
@@ -254,11 +290,14 @@ class PortfolioService:
                         pending, first = None, False
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    yield sse.event("timeout", {
-                        "id": portfolio.id,
-                        "message": f"not complete after {self.settings.stream_timeout_s:g} s; reconnect to keep following",
-                        "last_event_id": sent if sent >= 0 else None,
-                    })
+                    yield sse.event(
+                        "timeout",
+                        {
+                            "id": portfolio.id,
+                            "message": f"not complete after {self.settings.stream_timeout_s:g} s; reconnect to keep following",
+                            "last_event_id": sent if sent >= 0 else None,
+                        },
+                    )
                     return
                 wait = max(0.0, min(remaining, last_write + heartbeat - time.monotonic()))
                 woken = _drain(sub.wakeups, wait)
@@ -283,8 +322,9 @@ class _Rejected(_Unavailable):
 
 
 def _query_unavailable(exc: Exception) -> ApiError:
-    return ApiError(503, "query_unavailable", f"prices cannot be queried now ({exc}); retry later",
-                    headers={"Retry-After": "5"})
+    return ApiError(
+        503, "query_unavailable", f"prices cannot be queried now ({exc}); retry later", headers={"Retry-After": "5"}
+    )
 
 
 def _drain(wakeups: queue.SimpleQueue, timeout_s: float) -> int | None:

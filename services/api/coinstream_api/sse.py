@@ -47,7 +47,7 @@ def parse_stream(text: str) -> list[dict[str, str]]:
             if not line or line.startswith(":"):
                 continue
             name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
+            value = value.removeprefix(" ")
             fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
         if "event" in fields or "data" in fields:
             events.append(fields)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from confluent_kafka import KafkaError, KafkaException
-
 from coinstream_common import metrics
 from coinstream_common.events import EventError, PortfolioEvent
 from coinstream_common.kafka import watermarks
 from coinstream_common.settings import KafkaSettings
+from confluent_kafka import KafkaError, KafkaException
 
 from .topic_reader import TopicReader
 

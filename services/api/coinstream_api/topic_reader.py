@@ -12,10 +12,9 @@ import threading
 import uuid
 from typing import Any, ClassVar
 
-from confluent_kafka import Consumer
-
 from coinstream_common.kafka import make_consumer
 from coinstream_common.settings import KafkaSettings
+from confluent_kafka import Consumer
 
 
 class TopicReader:

@@ -11,11 +11,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from coinstream_common.events import COIN_ID, MAX_AMOUNT, Holding
 from coinstream_common.timeutil import INTERVAL_MS, parse_instant
 from coinstream_common.web import ApiError, parse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DAY_MS = 86_400_000
 CLOCK_SKEW_MS = 60_000
@@ -26,7 +25,9 @@ class HoldingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     coin: Annotated[str, Field(pattern=COIN_ID, description="CoinGecko coin id, e.g. bitcoin")]
-    amount: Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="Units held (> 0, at most 1e15)")]
+    amount: Annotated[
+        float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="Units held (> 0, at most 1e15)")
+    ]
     acquired_at: Instant | None = Field(None, description="When the lot was bought (ISO 8601 UTC)")
     acquired_price: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         None, description="Price paid per unit in vs_currency (default: the market price then)"
@@ -91,31 +92,39 @@ def _instant(name: str, value: Instant) -> int:
         raise ApiError(400, "invalid_instant", f"{name}: {value!r} is not an ISO 8601 date-time") from None
 
 
-def validate_portfolio(
-    data: dict, limits: Limits, known_coins: Collection[str] | None, now_ms: int
-) -> ValidPortfolio:
+def validate_portfolio(data: dict, limits: Limits, known_coins: Collection[str] | None, now_ms: int) -> ValidPortfolio:
     """Check a POST /v1/portfolios body; ``known_coins`` None means only the id pattern is checked."""
     if isinstance(data.get("holdings"), list) and len(data["holdings"]) > limits.max_holdings:
-        raise ApiError(400, "too_many_holdings",
-                       f"{len(data['holdings'])} holdings; at most {limits.max_holdings} are allowed")
+        raise ApiError(
+            400, "too_many_holdings", f"{len(data['holdings'])} holdings; at most {limits.max_holdings} are allowed"
+        )
     req: PortfolioRequest = parse(PortfolioRequest, data)  # type: ignore[assignment]
     vs = req.vs_currency.lower()
     if vs not in limits.vs_currencies:
-        raise ApiError(400, "unsupported_currency",
-                       f"vs_currency {req.vs_currency!r} is not supported; use one of {', '.join(sorted(limits.vs_currencies))}")
+        raise ApiError(
+            400,
+            "unsupported_currency",
+            f"vs_currency {req.vs_currency!r} is not supported; use one of {', '.join(sorted(limits.vs_currencies))}",
+        )
     from_ms, to_ms = _instant("from", req.from_), _instant("to", req.to)
     if from_ms >= to_ms:
         raise ApiError(400, "invalid_range", f"from ({req.from_}) must be before to ({req.to})")
     if to_ms > now_ms + CLOCK_SKEW_MS:
         raise ApiError(400, "invalid_range", f"to ({req.to}) is in the future; prices are only known up to now")
     if to_ms - from_ms > limits.max_range_days * DAY_MS:
-        raise ApiError(400, "range_too_long",
-                       f"range of {(to_ms - from_ms) / DAY_MS:.1f} days; at most {limits.max_range_days} are allowed")
+        raise ApiError(
+            400,
+            "range_too_long",
+            f"range of {(to_ms - from_ms) / DAY_MS:.1f} days; at most {limits.max_range_days} are allowed",
+        )
     interval = req.interval or default_interval(from_ms, to_ms)
     points = point_count(from_ms, to_ms, interval)
     if not 1 <= points <= limits.max_points:
-        raise ApiError(400, "too_many_points" if points else "invalid_range",
-                       f"{points} {interval} points in this range; choose an interval giving 1 to {limits.max_points}")
+        raise ApiError(
+            400,
+            "too_many_points" if points else "invalid_range",
+            f"{points} {interval} points in this range; choose an interval giving 1 to {limits.max_points}",
+        )
     if known_coins is not None:
         unknown = sorted({h.coin for h in req.holdings if h.coin not in known_coins})
         if unknown:

@@ -39,8 +39,13 @@ class ValuationKey:
 
     @classmethod
     def of(cls, portfolio: PortfolioEvent) -> ValuationKey:
-        return cls(tuple(sorted({h.coin for h in portfolio.holdings})), portfolio.vs_currency, portfolio.from_,
-                   portfolio.to, portfolio.interval)
+        return cls(
+            tuple(sorted({h.coin for h in portfolio.holdings})),
+            portfolio.vs_currency,
+            portfolio.from_,
+            portfolio.to,
+            portfolio.interval,
+        )
 
     def touched_by(self, note: LandedNotification) -> bool:
         return touches_range(note, self.coins, self.vs_currency, self.from_ms, self.to_ms, self.interval)

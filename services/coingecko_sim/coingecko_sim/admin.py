@@ -18,11 +18,10 @@ Errors use coinstream's shape ``{"error": {"code", "message"}}``.
 
 from __future__ import annotations
 
-from flask import Blueprint, request
-from pydantic import BaseModel, ConfigDict, Field
-
 from coinstream_common.events import COIN_ID
 from coinstream_common.web import ApiError, json_body, parse
+from flask import Blueprint, request
+from pydantic import BaseModel, ConfigDict, Field
 
 from . import prices
 from .catalog import COINS, VS_CURRENCIES, ListingConflict, ListingError, list_coin
@@ -67,8 +66,13 @@ def add_coin():
         coin, new = list_coin(listing.id, listing.like)
     except ListingError as exc:
         raise ApiError(409 if isinstance(exc, ListingConflict) else 400, "invalid_listing", str(exc)) from None
-    return {"id": coin.id, "symbol": coin.symbol, "name": coin.name, "genesis": coin.genesis,
-            "like": listing.like}, 201 if new else 200
+    return {
+        "id": coin.id,
+        "symbol": coin.symbol,
+        "name": coin.name,
+        "genesis": coin.genesis,
+        "like": listing.like,
+    }, 201 if new else 200
 
 
 @bp.get("/config")

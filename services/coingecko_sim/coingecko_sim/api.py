@@ -18,9 +18,8 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
-
 from coinstream_common.timeutil import parse_instant
+from flask import Blueprint, Response, g, jsonify, request
 
 from . import chart, market, prices
 from .catalog import COINS, VS_CURRENCIES
@@ -30,7 +29,9 @@ from .state import current
 
 bp = Blueprint("coingecko", __name__, url_prefix="/api/v3")
 
-RATE_LIMIT_MESSAGE = "You've exceeded the Rate Limit. Please wait Retry-After seconds or use a plan with a higher limit."
+RATE_LIMIT_MESSAGE = (
+    "You've exceeded the Rate Limit. Please wait Retry-After seconds or use a plan with a higher limit."
+)
 MAX_PER_PAGE = 250
 
 
@@ -52,8 +53,9 @@ def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
 
 
 def rate_limited(retry_after_s: int) -> Response:
-    return _answer(429, {"status": {"error_code": 429, "error_message": RATE_LIMIT_MESSAGE}},
-                   {"Retry-After": str(retry_after_s)})
+    return _answer(
+        429, {"status": {"error_code": 429, "error_message": RATE_LIMIT_MESSAGE}}, {"Retry-After": str(retry_after_s)}
+    )
 
 
 def plan_error(exc: PlanError, now_ms: int) -> CoinGeckoError:
@@ -97,8 +99,10 @@ def _gate():
         return rate_limited(wait)
     if decision is not None and decision.error_status is not None:
         g.sim_injected.append("error")
-        return _answer(decision.error_status, {"status": {"error_code": decision.error_status,
-                                                          "error_message": "coingecko-sim: injected server error"}})
+        return _answer(
+            decision.error_status,
+            {"status": {"error_code": decision.error_status, "error_message": "coingecko-sim: injected server error"}},
+        )
     return None
 
 
@@ -191,7 +195,9 @@ def _instant(name: str) -> int:
     try:
         return parse_instant(text)
     except ValueError:
-        raise ParamError(f"invalid {name} {text!r}: UNIX seconds or an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+        raise ParamError(
+            f"invalid {name} {text!r}: UNIX seconds or an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from None
 
 
 def _int(name: str, default: int, lo: int, hi: int) -> int:
@@ -226,9 +232,14 @@ def simple_price():
     vs_currencies = _list(_required("vs_currencies"))
     state = current()
     return market.simple_price(
-        ids, vs_currencies, state.now_ms(), state.seed,
-        market_cap=_flag("include_market_cap"), volume=_flag("include_24hr_vol"),
-        change=_flag("include_24hr_change"), last_updated=_flag("include_last_updated_at"),
+        ids,
+        vs_currencies,
+        state.now_ms(),
+        state.seed,
+        market_cap=_flag("include_market_cap"),
+        volume=_flag("include_24hr_vol"),
+        change=_flag("include_24hr_change"),
+        last_updated=_flag("include_last_updated_at"),
         precision=_precision(),
     )
 
@@ -236,10 +247,12 @@ def simple_price():
 @bp.get("/coins/list")
 def coins_list():
     platforms = _flag("include_platform")
-    return jsonify([
-        {"id": c.id, "symbol": c.symbol, "name": c.name, **({"platforms": {}} if platforms else {})}
-        for c in sorted(COINS.values(), key=lambda c: c.id)
-    ])
+    return jsonify(
+        [
+            {"id": c.id, "symbol": c.symbol, "name": c.name, **({"platforms": {}} if platforms else {})}
+            for c in sorted(COINS.values(), key=lambda c: c.id)
+        ]
+    )
 
 
 @bp.get("/coins/markets")
@@ -255,9 +268,16 @@ def coins_markets():
         raise ParamError(f"invalid price_change_percentage {unknown[0]!r}: {', '.join(market.CHANGE_WINDOWS_MS)}")
     state = current()
     rows = market.markets(
-        vs, state.now_ms(), state.seed, ids, order,
-        per_page=_int("per_page", 100, 1, MAX_PER_PAGE), page=_int("page", 1, 1, 1_000_000),
-        price_change_windows=windows, sparkline=_flag("sparkline"), precision=_precision(),
+        vs,
+        state.now_ms(),
+        state.seed,
+        ids,
+        order,
+        per_page=_int("per_page", 100, 1, MAX_PER_PAGE),
+        page=_int("page", 1, 1, 1_000_000),
+        price_change_windows=windows,
+        sparkline=_flag("sparkline"),
+        precision=_precision(),
     )
     return jsonify(rows)
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from flask import Flask
-
 from coinstream_common import logs, web
 from coinstream_common.settings import ServiceSettings, load
+from flask import Flask
 
 from . import admin, api, openapi
 from .config import SimConfig, from_env

@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
+from coinstream_common.settings import load
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from coinstream_common.settings import load
 
 from .faults import FaultSpec
 from .prices import DEFAULT_SEED
@@ -32,7 +31,9 @@ class SimConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     seed: int = Field(DEFAULT_SEED, ge=0, description="Seed of the price paths and fault draws.")
-    rate_limit_per_minute: int = Field(30, ge=0, description="Public and demo calls per minute per caller (0: no limit).")
+    rate_limit_per_minute: int = Field(
+        30, ge=0, description="Public and demo calls per minute per caller (0: no limit)."
+    )
     pro_rate_limit_per_minute: int = Field(500, ge=0, description="Pro calls per minute per key (0: no limit).")
     history_limit_days: int = Field(365, ge=1, description="Days of history the public and demo plans reach.")
     faults: Annotated[tuple[FaultSpec, ...], NoDecode] = Field((), description="Faults in force from the start (JSON).")
@@ -53,8 +54,11 @@ class SimConfig(BaseSettings):
         return value
 
     def rate_limits(self) -> dict[str, int]:
-        return {"public": self.rate_limit_per_minute, "demo": self.rate_limit_per_minute,
-                "pro": self.pro_rate_limit_per_minute}
+        return {
+            "public": self.rate_limit_per_minute,
+            "demo": self.rate_limit_per_minute,
+            "pro": self.pro_rate_limit_per_minute,
+        }
 
 
 def from_env() -> SimConfig:

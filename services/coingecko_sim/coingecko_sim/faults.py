@@ -77,7 +77,7 @@ class Decision:
 
 
 class _Active:
-    __slots__ = ("spec", "calls", "key")
+    __slots__ = ("calls", "key", "spec")
 
     def __init__(self, spec: FaultSpec, seed: int) -> None:
         self.spec = spec

@@ -43,9 +43,18 @@ def _pct(now: float, then: float) -> float:
     return (now / then - 1.0) * 100.0
 
 
-def simple_price(coin_ids: list[str], vs_currencies: list[str], now_ms: int, seed: int, *,
-                 market_cap: bool = False, volume: bool = False, change: bool = False,
-                 last_updated: bool = False, precision: int | None = None) -> dict[str, dict[str, Any]]:
+def simple_price(
+    coin_ids: list[str],
+    vs_currencies: list[str],
+    now_ms: int,
+    seed: int,
+    *,
+    market_cap: bool = False,
+    volume: bool = False,
+    change: bool = False,
+    last_updated: bool = False,
+    precision: int | None = None,
+) -> dict[str, dict[str, Any]]:
     """``/simple/price``: known coins only, known currencies only (CoinGecko drops the others)."""
     at = tick(now_ms)
     out: dict[str, dict[str, Any]] = {}
@@ -106,9 +115,16 @@ class _Extremes:
 EXTREMES = _Extremes()
 
 
-def market_row(coin_id: str, vs: str, now_ms: int, seed: int, rank: int | None = None,
-               price_change_windows: tuple[str, ...] = (), sparkline: bool = False,
-               precision: int | None = None) -> dict[str, Any]:
+def market_row(
+    coin_id: str,
+    vs: str,
+    now_ms: int,
+    seed: int,
+    rank: int | None = None,
+    price_change_windows: tuple[str, ...] = (),
+    sparkline: bool = False,
+    precision: int | None = None,
+) -> dict[str, Any]:
     """One item of ``/coins/markets``."""
     coin = COINS[coin_id]
     at = tick(now_ms)
@@ -166,9 +182,18 @@ def market_row(coin_id: str, vs: str, now_ms: int, seed: int, rank: int | None =
     return row
 
 
-def markets(vs: str, now_ms: int, seed: int, ids: list[str] | None, order: str, per_page: int, page: int,
-            price_change_windows: tuple[str, ...] = (), sparkline: bool = False,
-            precision: int | None = None) -> list[dict[str, Any]]:
+def markets(
+    vs: str,
+    now_ms: int,
+    seed: int,
+    ids: list[str] | None,
+    order: str,
+    per_page: int,
+    page: int,
+    price_change_windows: tuple[str, ...] = (),
+    sparkline: bool = False,
+    precision: int | None = None,
+) -> list[dict[str, Any]]:
     """``/coins/markets``: rank by market cap, order, then one page."""
     at = tick(now_ms)
     listed = [c for c in list(COINS) if prices.first_ms(c, vs) <= at]  # a copy: coins get listed meanwhile
@@ -196,8 +221,11 @@ def history(coin_id: str, day_ms: int, now_ms: int, seed: int, localization: boo
     body["image"] = {"thumb": image(coin.id, "thumb"), "small": image(coin.id, "small")}
     if day_ms > now_ms or day_ms < coin.genesis_ms:
         return body  # CoinGecko leaves market_data out when it has none for the day
-    quotes = {vs: prices.quote(coin_id, vs, day_ms, seed)
-              for vs in prices.VS_CURRENCIES if day_ms >= prices.first_ms(coin_id, vs)}
+    quotes = {
+        vs: prices.quote(coin_id, vs, day_ms, seed)
+        for vs in prices.VS_CURRENCIES
+        if day_ms >= prices.first_ms(coin_id, vs)
+    }
     body["market_data"] = {
         "current_price": {vs: q.price for vs, q in quotes.items()},
         "market_cap": {vs: q.market_cap for vs, q in quotes.items()},

@@ -84,10 +84,16 @@ def _draws(key: int):
 class _Noise:
     """A unit-volatility noise path: seeded sinusoids plus value noise on UTC grids."""
 
-    __slots__ = ("sines", "octaves")
+    __slots__ = ("octaves", "sines")
 
-    def __init__(self, seed: int, name: str, periods_d: tuple[float, ...], octaves_ms: tuple[int, ...],
-                 octave_gain: float = _OCTAVE_GAIN) -> None:
+    def __init__(
+        self,
+        seed: int,
+        name: str,
+        periods_d: tuple[float, ...],
+        octaves_ms: tuple[int, ...],
+        octave_gain: float = _OCTAVE_GAIN,
+    ) -> None:
         draws = _draws(stream_key(seed, name, "sines"))
         sines = []
         for period_d in periods_d:
@@ -130,7 +136,7 @@ def _market(seed: int) -> _Noise:
 class _CoinPath:
     """One coin's path on one seed (parameters drawn once, then every instant is O(1))."""
 
-    __slots__ = ("coin", "seed", "market", "own", "w_market", "w_own", "offset", "log_ref", "slope", "volume")
+    __slots__ = ("coin", "log_ref", "market", "offset", "own", "seed", "slope", "volume", "w_market", "w_own")
 
     def __init__(self, coin: Coin, seed: int) -> None:
         self.coin = coin

@@ -85,7 +85,7 @@ class PriceEvent(Event):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
-    def _id_matches_keys(self) -> "PriceEvent":
+    def _id_matches_keys(self) -> PriceEvent:
         expected = price_event_id(self.coin_id, self.vs_currency, self.ts, self.source)
         if self.event_id != expected:
             raise ValueError("event_id does not match (coin_id, vs_currency, ts, source)")
@@ -102,7 +102,7 @@ class PriceEvent(Event):
         market_cap: float | None = None,
         total_volume: float | None = None,
         ingested_at: int | None = None,
-    ) -> "PriceEvent":
+    ) -> PriceEvent:
         return cls(
             event_id=price_event_id(coin_id, vs_currency, ts_ms, source),
             coin_id=coin_id,
@@ -136,7 +136,7 @@ class BackfillRequest(Event):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "BackfillRequest":
+    def _ordered(self) -> BackfillRequest:
         if self.from_ > self.to:
             raise ValueError("from is after to")
         return self
@@ -199,7 +199,7 @@ class PortfolioEvent(Event):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "PortfolioEvent":
+    def _ordered(self) -> PortfolioEvent:
         if self.from_ >= self.to:
             raise ValueError("from must be before to")
         return self
@@ -234,4 +234,3 @@ def parse_any(raw: bytes | str) -> Event:
     if schema not in EVENT_TYPES:
         raise EventError(f"unknown schema {schema!r}")
     return EVENT_TYPES[schema].from_json(data)
-

@@ -20,7 +20,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # unlabelled gauges create their files at import time.
 _multiproc.prepare_multiprocess_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
-from coinstream_common import metrics as _metrics  # noqa: E402  (after the directory is ready)
+from coinstream_common import metrics as _metrics
 
 bind = f"{_service.http_host}:{_service.http_port}"
 workers = _service.http_workers

@@ -36,15 +36,21 @@ HTTP_REQUESTS_IN_FLIGHT = Gauge(
 )
 
 KAFKA_PRODUCED = Counter("coinstream_kafka_produced_total", "Events acknowledged by the broker.", ["topic"])
-KAFKA_PRODUCE_ERRORS = Counter("coinstream_kafka_produce_errors_total", "Events the broker did not acknowledge.", ["topic"])
+KAFKA_PRODUCE_ERRORS = Counter(
+    "coinstream_kafka_produce_errors_total", "Events the broker did not acknowledge.", ["topic"]
+)
 KAFKA_PRODUCE_SECONDS = Histogram(
     "coinstream_kafka_produce_duration_seconds", "Produce-to-ack latency.", ["topic"], buckets=LATENCY_BUCKETS
 )
 KAFKA_CONSUMED = Counter("coinstream_kafka_consumed_total", "Records consumed.", ["topic"])
-KAFKA_CONSUME_INVALID = Counter("coinstream_kafka_consume_invalid_total", "Consumed records that failed schema validation.", ["topic"])
+KAFKA_CONSUME_INVALID = Counter(
+    "coinstream_kafka_consume_invalid_total", "Consumed records that failed schema validation.", ["topic"]
+)
 KAFKA_CONSUME_ERRORS = Counter("coinstream_kafka_consume_errors_total", "Batches whose handler failed.", ["topic"])
 
-COINGECKO_CALLS = Counter("coinstream_coingecko_calls_total", "CoinGecko calls by endpoint and status.", ["endpoint", "status"])
+COINGECKO_CALLS = Counter(
+    "coinstream_coingecko_calls_total", "CoinGecko calls by endpoint and status.", ["endpoint", "status"]
+)
 COINGECKO_429 = Counter("coinstream_coingecko_rate_limited_total", "CoinGecko 429 answers.", ["endpoint"])
 COINGECKO_RETRIES = Counter("coinstream_coingecko_retries_total", "CoinGecko calls retried.", ["endpoint", "reason"])
 COINGECKO_SECONDS = Histogram(

@@ -29,7 +29,9 @@ class KafkaSettings(_Group):
 
     bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma separated.")
     client_id: str = Field("coinstream", description="Client id prefix sent to the broker.")
-    delivery_timeout_ms: int = Field(30000, ge=1000, description="How long a produce may wait for acks=all before it fails.")
+    delivery_timeout_ms: int = Field(
+        30000, ge=1000, description="How long a produce may wait for acks=all before it fails."
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "PLAINTEXT", description="Kafka security protocol."
     )
@@ -66,9 +68,7 @@ class StorageSettings(_Group):
 
     model_config = SettingsConfigDict(env_prefix=PREFIX + "STORAGE_", extra="ignore", frozen=True)
 
-    warehouse_uri: str = Field(
-        "hdfs://127.0.0.1:9000/coinstream/warehouse", description="Root of the Parquet tables."
-    )
+    warehouse_uri: str = Field("hdfs://127.0.0.1:9000/coinstream/warehouse", description="Root of the Parquet tables.")
     checkpoint_uri: str = Field(
         "hdfs://127.0.0.1:9000/coinstream/checkpoints", description="Root of Spark checkpoints."
     )
@@ -108,7 +108,9 @@ class IngestSettings(_Group):
     poller_enabled: bool = Field(True, description="Run the live price poller.")
     backfill_enabled: bool = Field(True, description="Run the backfill request worker.")
     backfill_group_id: str = Field("coinstream-ingest-backfill", description="Consumer group of the backfill worker.")
-    fetch_concurrency: int = Field(4, ge=1, le=32, description="History chunks fetched at once (within the rate limit).")
+    fetch_concurrency: int = Field(
+        4, ge=1, le=32, description="History chunks fetched at once (within the rate limit)."
+    )
     backfill_check_landed: bool = Field(
         True, description="Ask Trino which days already landed before a backfill (best effort, 5s at most)."
     )
@@ -120,12 +122,8 @@ class QuerySettings(_Group):
     model_config = SettingsConfigDict(env_prefix=PREFIX + "QUERY_", extra="ignore", frozen=True)
 
     max_points: int = Field(20000, ge=1, description="Most points one series response may hold.")
-    staleness_s: int = Field(
-        0, ge=0, description="Carry a price forward at most this long (0: two intervals)."
-    )
-    max_valuation_cells: int = Field(
-        250000, ge=1, description="Most coin x point prices one valuation may compute."
-    )
+    staleness_s: int = Field(0, ge=0, description="Carry a price forward at most this long (0: two intervals).")
+    max_valuation_cells: int = Field(250000, ge=1, description="Most coin x point prices one valuation may compute.")
     query_timeout_s: float = Field(
         20.0, gt=0, description="Longest a Trino query may run (query_max_run_time) before the answer is 503."
     )
@@ -230,7 +228,7 @@ def env_name(group: type[_Group], field: str) -> str:
     info = group.model_fields[field]
     if info.alias:
         return info.alias
-    return (group.model_config.get("env_prefix") or "") .upper() + field.upper()
+    return (group.model_config.get("env_prefix") or "").upper() + field.upper()
 
 
 def load(group: type[G]) -> G:

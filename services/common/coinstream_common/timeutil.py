@@ -10,7 +10,7 @@ INTERVAL_MS = {"5m": 5 * 60_000, "hourly": 3_600_000, "daily": 86_400_000}
 MAX_MS = 32503680000000  # 3000-01-01: beyond any date events or the table hold
 
 
-def parse_instant(value: str | int | float) -> int:
+def parse_instant(value: str | float) -> int:
     """ISO 8601 date or date-time (UTC when no offset), or epoch seconds/ms, to epoch ms in [1970, 3000)."""
     ms = _parse(value)
     if not 0 <= ms < MAX_MS:
@@ -18,7 +18,7 @@ def parse_instant(value: str | int | float) -> int:
     return ms
 
 
-def _parse(value: str | int | float) -> int:
+def _parse(value: str | float) -> int:
     if isinstance(value, bool):
         raise ValueError("not an instant")
     if isinstance(value, (int, float)):
@@ -36,7 +36,6 @@ def _parse(value: str | int | float) -> int:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)
-
 
 
 def to_iso(ms: int) -> str:

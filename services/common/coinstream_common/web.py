@@ -99,8 +99,9 @@ def create_app(
             # A chunked body has no Content-Length: werkzeug stops reading at the limit
             # without an error, so a body cut there must not be taken for the whole.
             if len(request.get_data(cache=True)) >= settings.max_body_bytes:
-                raise ApiError(413, "request_entity_too_large",
-                               f"request body larger than {settings.max_body_bytes} bytes")
+                raise ApiError(
+                    413, "request_entity_too_large", f"request body larger than {settings.max_body_bytes} bytes"
+                )
 
     @app.teardown_request
     def _in_flight_done(_exc) -> None:
@@ -134,8 +135,12 @@ def create_app(
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "internal error; the request id identifies it in the logs",
-                              request_id=g.get("request_id"))
+        return error_response(
+            500,
+            "internal_error",
+            "internal error; the request id identifies it in the logs",
+            request_id=g.get("request_id"),
+        )
 
     @app.get("/healthz")
     def healthz():

@@ -16,10 +16,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import requests
-from confluent_kafka import KafkaException
-from flask import Flask
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from coinstream_common import logs, web
 from coinstream_common.events import CoinId, EventError, VsCurrency
 from coinstream_common.kafka import DeliveryError, EventProducer, broker_metadata
@@ -33,6 +29,9 @@ from coinstream_common.settings import (
     load,
 )
 from coinstream_common.timeutil import parse_instant, to_iso
+from confluent_kafka import KafkaException
+from flask import Flask
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import history, openapi
 from .backfill import BackfillWorker
@@ -166,27 +165,43 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(BadRequest)
     def _bad(exc: BadRequest):
         if exc.status in (401, 403):
-            return web.error_response(502, "coingecko_refused", f"CoinGecko refused our key or plan: {exc}",
-                                      _retry_after(60))
+            return web.error_response(
+                502, "coingecko_refused", f"CoinGecko refused our key or plan: {exc}", _retry_after(60)
+            )
         code = "unknown_vs_currency" if "vs_currency" in str(exc) else "bad_request"
         return web.error_response(400, code, str(exc))
 
     @app.errorhandler(CoinGeckoRateLimited)
     def _limited(exc: CoinGeckoRateLimited):
-        return web.error_response(503, "coingecko_rate_limited", str(exc), _retry_after(exc.retry_after_s),
-                                  retry_after_s=math.ceil(exc.retry_after_s))
+        return web.error_response(
+            503,
+            "coingecko_rate_limited",
+            str(exc),
+            _retry_after(exc.retry_after_s),
+            retry_after_s=math.ceil(exc.retry_after_s),
+        )
 
     @app.errorhandler(CoinGeckoUnavailable)
     def _unavailable(exc: CoinGeckoUnavailable):
-        return web.error_response(502, "coingecko_unavailable", str(exc), _retry_after(exc.retry_after_s),
-                                  retry_after_s=math.ceil(exc.retry_after_s))
+        return web.error_response(
+            502,
+            "coingecko_unavailable",
+            str(exc),
+            _retry_after(exc.retry_after_s),
+            retry_after_s=math.ceil(exc.retry_after_s),
+        )
 
     @app.errorhandler(DeliveryError)
     @app.errorhandler(KafkaException)
     def _kafka(exc: Exception):
         log.warning("kafka failure: %s", exc)
-        return web.error_response(503, "kafka_unavailable", f"events not acknowledged by Kafka: {exc}",
-                                  _retry_after(KAFKA_RETRY_AFTER_S), retry_after_s=KAFKA_RETRY_AFTER_S)
+        return web.error_response(
+            503,
+            "kafka_unavailable",
+            f"events not acknowledged by Kafka: {exc}",
+            _retry_after(KAFKA_RETRY_AFTER_S),
+            retry_after_s=KAFKA_RETRY_AFTER_S,
+        )
 
     @app.errorhandler(EventError)
     def _event(exc: EventError):
@@ -203,12 +218,16 @@ def start_workers(ingestor: Ingestor, ingest: IngestSettings, kafka: KafkaSettin
         if _workers:
             return
         if ingest.poller_enabled:
-            _workers.append(Poller(ingestor, split_list(ingest.tracked_coins), split_list(ingest.vs_currencies),
-                                   ingest.poll_interval_s))
+            _workers.append(
+                Poller(
+                    ingestor, split_list(ingest.tracked_coins), split_list(ingest.vs_currencies), ingest.poll_interval_s
+                )
+            )
         if ingest.backfill_enabled:
             landed = TrinoCoverage(load(TrinoSettings)) if ingest.backfill_check_landed else None
-            _workers.append(BackfillWorker(ingestor, kafka, topics.backfill_requests, ingest.backfill_group_id,
-                                           landed=landed))
+            _workers.append(
+                BackfillWorker(ingestor, kafka, topics.backfill_requests, ingest.backfill_group_id, landed=landed)
+            )
         for w in _workers:
             w.start()
         if _workers:
@@ -257,8 +276,13 @@ def create_app() -> Flask:
         to_ms = req.to if req.to is not None else ingestor.clock_ms()
         result = ingestor.fetch_history(req.coin, req.vs_currency, req.from_, to_ms, req.interval)
         return {
-            "requested": {"coin": req.coin, "vs_currency": req.vs_currency, "from": to_iso(req.from_),
-                          "to": to_iso(to_ms), "interval": req.interval},
+            "requested": {
+                "coin": req.coin,
+                "vs_currency": req.vs_currency,
+                "from": to_iso(req.from_),
+                "to": to_iso(to_ms),
+                "interval": req.interval,
+            },
             "fetched": {"from": to_iso(result.from_ms), "to": to_iso(result.to_ms), "calls": result.chunks},
             "produced": result.produced,
             "topic": topics.prices,

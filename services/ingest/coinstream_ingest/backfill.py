@@ -19,13 +19,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaException
-
 from coinstream_common import metrics
 from coinstream_common.events import BackfillRequest
 from coinstream_common.kafka import DeliveryError, consume_events, make_consumer
 from coinstream_common.settings import KafkaSettings
 from coinstream_common.timeutil import INTERVAL_MS
+from confluent_kafka import KafkaException
 
 from . import history
 from .coingecko import BadRequest, CoinGeckoUnavailable, UnknownCoin
@@ -189,8 +188,16 @@ class BackfillWorker:
                 try:
                     self.run_job(job)
                 except (UnknownCoin, BadRequest, history.RangeError) as exc:
-                    log.warning("dropping backfill %s/%s %s [%s, %s] from %s: %s", job.coin, job.vs_currency,
-                                job.interval, job.from_ms, job.to_ms, ",".join(job.requested_by), exc)
+                    log.warning(
+                        "dropping backfill %s/%s %s [%s, %s] from %s: %s",
+                        job.coin,
+                        job.vs_currency,
+                        job.interval,
+                        job.from_ms,
+                        job.to_ms,
+                        ",".join(job.requested_by),
+                        exc,
+                    )
                 except CoinGeckoUnavailable as exc:
                     log.warning("backfill paused %.0fs: %s", exc.retry_after_s, exc)
                     self.stop_event.wait(min(exc.retry_after_s, 60.0))
@@ -229,6 +236,15 @@ class BackfillWorker:
         for a, b in pieces:
             produced += ing.fetch_history(job.coin, job.vs_currency, a, b, job.interval, checked=True).produced
         self.ledger.remember(job.key, (lo, hi))
-        log.info("backfill %s/%s %s [%d, %d]: %d request(s), %d piece(s), %d events", job.coin, job.vs_currency,
-                 job.interval, lo, hi, job.requests, len(pieces), produced)
+        log.info(
+            "backfill %s/%s %s [%d, %d]: %d request(s), %d piece(s), %d events",
+            job.coin,
+            job.vs_currency,
+            job.interval,
+            lo,
+            hi,
+            job.requests,
+            len(pieces),
+            produced,
+        )
         return produced

@@ -61,8 +61,13 @@ class TrinoCoverage:
         s = self.settings
         step_s = INTERVAL_MS[interval] // 1000
         conn = trino.dbapi.connect(
-            host=s.host, port=s.port, user=s.user, catalog=s.catalog, schema=s.schema_,
-            request_timeout=min(s.request_timeout_s, LOOKUP_DEADLINE_S), max_attempts=1,
+            host=s.host,
+            port=s.port,
+            user=s.user,
+            catalog=s.catalog,
+            schema=s.schema_,
+            request_timeout=min(s.request_timeout_s, LOOKUP_DEADLINE_S),
+            max_attempts=1,
         )
         try:
             cur = conn.cursor()
@@ -70,9 +75,15 @@ class TrinoCoverage:
                 f'SELECT day, count(DISTINCT floor(to_unixtime(ts) / {step_s})) FROM "{s.table}" '
                 "WHERE coin_id = ? AND vs_currency = ? AND source = ? AND day BETWEEN ? AND ? "
                 "AND ts BETWEEN ? AND ? GROUP BY day",
-                [coin, vs, SOURCE, _day(from_ms), _day(to_ms),
-                 datetime.fromtimestamp(from_ms / 1000, tz=UTC).replace(tzinfo=None),
-                 datetime.fromtimestamp(to_ms / 1000, tz=UTC).replace(tzinfo=None)],
+                [
+                    coin,
+                    vs,
+                    SOURCE,
+                    _day(from_ms),
+                    _day(to_ms),
+                    datetime.fromtimestamp(from_ms / 1000, tz=UTC).replace(tzinfo=None),
+                    datetime.fromtimestamp(to_ms / 1000, tz=UTC).replace(tzinfo=None),
+                ],
             )
             return {row[0]: int(row[1]) for row in cur.fetchall()}
         finally:

@@ -95,9 +95,7 @@ class Ingestor:
         now = self.clock_ms()
         if not checked:
             from_ms, to_ms = self.check_history(coin, vs_currency, from_ms, to_ms, interval)
-        chunks = history.plan_chunks(
-            from_ms, to_ms, interval, now, history.earliest_ms(now, self.history_limit_days)
-        )
+        chunks = history.plan_chunks(from_ms, to_ms, interval, now, history.earliest_ms(now, self.history_limit_days))
         produced = self._fetch_chunks(coin, vs_currency, interval, chunks)
         return HistoryResult(coin, vs_currency, interval, from_ms, to_ms, len(chunks), produced)
 
@@ -120,7 +118,13 @@ class Ingestor:
                 wait(pending)  # let running chunks finish before the error is reported
                 raise failed[0].exception()
             total = sum(f.result() for f in futures)
-        log.info("history %s/%s %s: %d chunks, %d events in %.2fs", coin, vs_currency, interval, len(chunks), total,
-                 time.perf_counter() - started)
+        log.info(
+            "history %s/%s %s: %d chunks, %d events in %.2fs",
+            coin,
+            vs_currency,
+            interval,
+            len(chunks),
+            total,
+            time.perf_counter() - started,
+        )
         return total
-

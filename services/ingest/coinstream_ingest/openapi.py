@@ -7,8 +7,10 @@ from coinstream_common.web import openapi_document
 
 _ERR = {"$ref": "#/components/schemas/Error"}
 _INSTANT = {
-    "oneOf": [{"type": "string", "description": "ISO 8601 date or date-time (UTC if no offset)"},
-              {"type": "number", "description": "epoch seconds, or milliseconds above 1e11"}]
+    "oneOf": [
+        {"type": "string", "description": "ISO 8601 date or date-time (UTC if no offset)"},
+        {"type": "number", "description": "epoch seconds, or milliseconds above 1e11"},
+    ]
 }
 
 
@@ -30,11 +32,15 @@ PATHS = {
     "/v1/fetch/prices": {
         "post": {
             "summary": "Fetch current prices now and publish them to coin.prices",
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/PricesRequest"}}}},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricesRequest"}}},
+            },
             "responses": {
-                "202": {"description": "every event produced was acknowledged by the broker",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricesAccepted"}}}},
+                "202": {
+                    "description": "every event produced was acknowledged by the broker",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricesAccepted"}}},
+                },
                 **_COMMON_ERRORS,
             },
         }
@@ -43,12 +49,16 @@ PATHS = {
         "post": {
             "summary": "Fetch a coin's history and publish it to coin.prices",
             "description": "The range is split into CoinGecko calls that return the asked granularity; "
-                           "points are reported on the interval's UTC grid inside [from, to].",
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/HistoryRequest"}}}},
+            "points are reported on the interval's UTC grid inside [from, to].",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HistoryRequest"}}},
+            },
             "responses": {
-                "202": {"description": "every event produced was acknowledged by the broker",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HistoryAccepted"}}}},
+                "202": {
+                    "description": "every event produced was acknowledged by the broker",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HistoryAccepted"}}},
+                },
                 **_COMMON_ERRORS,
             },
         }
@@ -92,8 +102,10 @@ SCHEMAS = {
         "required": ["requested", "fetched", "produced", "topic"],
         "properties": {
             "requested": {"type": "object"},
-            "fetched": {"type": "object", "properties": {
-                "from": {"type": "string"}, "to": {"type": "string"}, "calls": {"type": "integer"}}},
+            "fetched": {
+                "type": "object",
+                "properties": {"from": {"type": "string"}, "to": {"type": "string"}, "calls": {"type": "integer"}},
+            },
             "produced": {"type": "integer"},
             "topic": {"type": "string"},
         },

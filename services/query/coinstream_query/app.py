@@ -82,7 +82,9 @@ def create_app(
     def range_args() -> tuple[str, params.Window]:
         vs = params.currency(request.args.get("vs_currency", "usd"))
         win = params.window(
-            request.args.get("from"), request.args.get("to"), request.args.get("interval", "daily"),
+            request.args.get("from"),
+            request.args.get("to"),
+            request.args.get("interval", "daily"),
             query_settings.max_points,
         )
         return vs, win

@@ -45,8 +45,11 @@ _RANGE_PARAMS = [
     _query_param("vs_currency", {"type": "string", "pattern": VS_CURRENCY, "default": "usd"}, "Quote currency."),
     _query_param("from", _INSTANT, "Start of the range (ISO 8601, UTC).", required=True),
     _query_param("to", _INSTANT, "End of the range (ISO 8601, UTC), after from.", required=True),
-    _query_param("interval", {**_INTERVAL, "default": "daily"},
-                 "Grid step; grid points are multiples of it since the epoch (UTC) within [from, to]."),
+    _query_param(
+        "interval",
+        {**_INTERVAL, "default": "daily"},
+        "Grid step; grid points are multiples of it since the epoch (UTC) within [from, to].",
+    ),
 ]
 
 SCHEMAS: dict[str, Any] = {
@@ -70,8 +73,11 @@ SCHEMAS: dict[str, Any] = {
             "interval": _INTERVAL,
             "from": _INSTANT,
             "to": _INSTANT,
-            "points": {"type": "array", "items": _ref("SeriesPoint"),
-                       "description": "One point per bucket holding data, ascending; empty buckets are absent."},
+            "points": {
+                "type": "array",
+                "items": _ref("SeriesPoint"),
+                "description": "One point per bucket holding data, ascending; empty buckets are absent.",
+            },
         },
     },
     "Range": {"type": "object", "required": ["from", "to"], "properties": {"from": _INSTANT, "to": _INSTANT}},
@@ -81,8 +87,11 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "expected": {"type": "integer"},
             "present": {"type": "integer"},
-            "missing": {"type": "array", "items": _ref("Range"),
-                        "description": "Merged runs of empty buckets: from the first one's start to the last one's end."},
+            "missing": {
+                "type": "array",
+                "items": _ref("Range"),
+                "description": "Merged runs of empty buckets: from the first one's start to the last one's end.",
+            },
         },
     },
     "Coverage": {
@@ -113,15 +122,24 @@ SCHEMAS: dict[str, Any] = {
         "required": ["holdings", "from", "to"],
         "additionalProperties": False,
         "properties": {
-            "holdings": {"type": "array", "minItems": 1, "maxItems": MAX_HOLDINGS, "items": _ref("HoldingIn"),
-                         "description": "Lots; several lots of one coin are summed (each from its acquired_at)."},
+            "holdings": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_HOLDINGS,
+                "items": _ref("HoldingIn"),
+                "description": "Lots; several lots of one coin are summed (each from its acquired_at).",
+            },
             "vs_currency": {"type": "string", "pattern": VS_CURRENCY, "default": "usd"},
             "from": _INSTANT,
             "to": _INSTANT,
             "interval": {**_INTERVAL, "default": "daily"},
-            "staleness_s": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_STALENESS_S,
-                            "description": "Carry a price forward at most this long; default: the service "
-                                           "setting, or two intervals."},
+            "staleness_s": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "maximum": MAX_STALENESS_S,
+                "description": "Carry a price forward at most this long; default: the service "
+                "setting, or two intervals.",
+            },
         },
     },
     "HoldingValue": {
@@ -132,8 +150,11 @@ SCHEMAS: dict[str, Any] = {
             "price": _NUMBER_OR_NULL,
             "price_ts": {**_NULL_INSTANT, "description": "When the price used was observed."},
             "value": _NUMBER_OR_NULL,
-            "status": {**_STATUS, "description": "observed: price_ts in (ts - interval, ts]; carried: older but "
-                                                 "within staleness; missing: none within staleness."},
+            "status": {
+                **_STATUS,
+                "description": "observed: price_ts in (ts - interval, ts]; carried: older but "
+                "within staleness; missing: none within staleness.",
+            },
         },
     },
     "ValuationPoint": {
@@ -166,9 +187,12 @@ SCHEMAS: dict[str, Any] = {
                     "missing": {
                         "type": "array",
                         "description": "Runs of non-observed points per coin: [first ts - interval, last ts], "
-                                       "the span where observations would make them observed.",
-                        "items": {"type": "object", "required": ["coin", "from", "to"],
-                                  "properties": {"coin": {"type": "string"}, "from": _INSTANT, "to": _INSTANT}},
+                        "the span where observations would make them observed.",
+                        "items": {
+                            "type": "object",
+                            "required": ["coin", "from", "to"],
+                            "properties": {"coin": {"type": "string"}, "from": _INSTANT, "to": _INSTANT},
+                        },
                     },
                 },
             },
@@ -191,8 +215,9 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Which buckets of the range hold data, per coin",
             "parameters": [
-                _query_param("coins", {"type": "string"}, f"Comma-separated coin ids (at most {MAX_COINS}).",
-                             required=True),
+                _query_param(
+                    "coins", {"type": "string"}, f"Comma-separated coin ids (at most {MAX_COINS}).", required=True
+                ),
                 *_RANGE_PARAMS,
             ],
             "responses": {"200": {"description": "coverage", **_json(_ref("Coverage"))}, **_errors()},

@@ -98,14 +98,16 @@ def window(from_raw: Any, to_raw: Any, interval_raw: Any, max_points: int) -> Wi
     count = _grid_size(from_ms, to_ms, step)
     if count > max_points:
         raise ApiError(
-            400, "too_many_points",
+            400,
+            "too_many_points",
             f"{count} {iv} points from {from_raw} to {to_raw}; at most {max_points}: shorten the range or widen the interval",
             max_points=max_points,
         )
     points = tuple(grid(from_ms, to_ms, iv))
     if not points:
         raise ApiError(
-            400, "empty_range",
+            400,
+            "empty_range",
             f"no {iv} grid point lies between from and to (points are at multiples of the interval since the epoch, UTC)",
         )
     return Window(from_ms, to_ms, iv, points)
@@ -150,7 +152,9 @@ def staleness_ms(requested_s: int | None, default_s: int, step_ms: int) -> int:
     return default_s * 1000 if default_s > 0 else 2 * step_ms
 
 
-def valuation_request(data: dict[str, Any], max_points: int, max_cells: int, default_staleness_s: int) -> ValuationRequest:
+def valuation_request(
+    data: dict[str, Any], max_points: int, max_cells: int, default_staleness_s: int
+) -> ValuationRequest:
     holdings_raw = data.get("holdings")
     if isinstance(holdings_raw, list) and len(holdings_raw) > MAX_HOLDINGS:
         raise ApiError(400, "too_many_holdings", f"at most {MAX_HOLDINGS} holdings, got {len(holdings_raw)}")
@@ -168,7 +172,8 @@ def valuation_request(data: dict[str, Any], max_points: int, max_cells: int, def
     distinct = len({h.coin for h in holdings})
     if distinct * len(win.points) > max_cells:
         raise ApiError(
-            400, "too_many_points",
+            400,
+            "too_many_points",
             f"{distinct} coins x {len(win.points)} points is more than {max_cells} prices; "
             "shorten the range, widen the interval or split the portfolio",
             max_points=max_cells,

@@ -32,21 +32,23 @@ log = logging.getLogger(__name__)
 
 MAX_IDLE = 8
 # Errors Trino reports for conditions that pass: resources, time limits, start-up, a table not created yet.
-_TRANSIENT_NAMES = frozenset({
-    "EXCEEDED_TIME_LIMIT",
-    "SERVER_STARTING_UP",
-    "SERVER_SHUTTING_DOWN",
-    "NO_NODES_AVAILABLE",
-    "TABLE_NOT_FOUND",
-    "SCHEMA_NOT_FOUND",
-    "CATALOG_NOT_FOUND",
-    "QUERY_QUEUE_FULL",
-    "CLUSTER_OUT_OF_MEMORY",
-    "HIVE_METASTORE_ERROR",
-    "HIVE_FILESYSTEM_ERROR",
-    "HIVE_CANNOT_OPEN_SPLIT",
-    "HIVE_FILE_NOT_FOUND",
-})
+_TRANSIENT_NAMES = frozenset(
+    {
+        "EXCEEDED_TIME_LIMIT",
+        "SERVER_STARTING_UP",
+        "SERVER_SHUTTING_DOWN",
+        "NO_NODES_AVAILABLE",
+        "TABLE_NOT_FOUND",
+        "SCHEMA_NOT_FOUND",
+        "CATALOG_NOT_FOUND",
+        "QUERY_QUEUE_FULL",
+        "CLUSTER_OUT_OF_MEMORY",
+        "HIVE_METASTORE_ERROR",
+        "HIVE_FILESYSTEM_ERROR",
+        "HIVE_CANNOT_OPEN_SPLIT",
+        "HIVE_FILE_NOT_FOUND",
+    }
+)
 # A compaction swaps a day's directory between Trino listing it and reading its files: the
 # same query a moment later sees the new files. One quick retry hides that race from users.
 _RETRY_ONCE_NAMES = frozenset({"HIVE_CANNOT_OPEN_SPLIT", "HIVE_FILE_NOT_FOUND", "HIVE_FILESYSTEM_ERROR"})

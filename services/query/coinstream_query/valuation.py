@@ -93,9 +93,7 @@ def coverage(points: list[Point], step_ms: int) -> Coverage:
             else:
                 lacking.setdefault(cell.coin, []).append(p.t)
     missing = [
-        (coin, first - step_ms, last)
-        for coin in sorted(lacking)
-        for first, last in runs(lacking[coin], step_ms)
+        (coin, first - step_ms, last) for coin in sorted(lacking) for first, last in runs(lacking[coin], step_ms)
     ]
     return Coverage(expected, present, missing)
 

@@ -70,7 +70,7 @@ class TrinoCatalog:
             try:
                 self.ensure_table()
                 return True
-            except Exception as exc:  # noqa: BLE001 - any failure here means "not ready yet"
+            except Exception as exc:
                 if stop():
                     return False
                 if time.monotonic() > deadline:

@@ -25,7 +25,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from coinstream_common.tables import PARTITION_COLUMN
 
@@ -55,7 +55,7 @@ def day_of_dir(day_dir: str) -> date | None:
     if not day_dir.startswith(prefix):
         return None
     try:
-        return date.fromisoformat(day_dir[len(prefix):])
+        return date.fromisoformat(day_dir[len(prefix) :])
     except ValueError:
         return None
 
@@ -64,7 +64,7 @@ def is_finished(day_dir: str, now_ms: int) -> bool:
     d = day_of_dir(day_dir)
     if d is None:
         return False
-    end_ms = int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp() * 1000) + MS_PER_DAY
+    end_ms = int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000) + MS_PER_DAY
     return end_ms + FINISHED_AFTER_MS <= now_ms
 
 
@@ -106,7 +106,7 @@ class Compactor:
         for name, is_dir in self.files.list(self.work):
             if not (is_dir and name.startswith(OLD_PREFIX)):
                 continue
-            day_dir = name[len(OLD_PREFIX):]
+            day_dir = name[len(OLD_PREFIX) :]
             live, new, old = f"{self.table}/{day_dir}", f"{self.work}/{day_dir}", f"{self.work}/{name}"
             if self.files.exists(live):
                 pass  # swap done; only the clean-up was missing
@@ -155,8 +155,13 @@ class Compactor:
         for day_dir in candidates(self.listing(), now_ms, min_files)[:max_days]:
             result = self.compact_day(day_dir)
             if result:
-                log.info("compacted %s: %d files -> %d, %d rows", day_dir, result.files_before, result.files_after,
-                         result.rows)
+                log.info(
+                    "compacted %s: %d files -> %d, %d rows",
+                    day_dir,
+                    result.files_before,
+                    result.files_after,
+                    result.rows,
+                )
                 done.append(result)
         self.files.delete(self.work)
         return done

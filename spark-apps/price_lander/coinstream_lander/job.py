@@ -58,8 +58,10 @@ class JobSettings:
     lander: LanderSettings
 
     @classmethod
-    def load(cls) -> "JobSettings":
-        return cls(load(KafkaSettings), load(TopicSettings), load(TrinoSettings), load(StorageSettings), load(LanderSettings))
+    def load(cls) -> JobSettings:
+        return cls(
+            load(KafkaSettings), load(TopicSettings), load(TrinoSettings), load(StorageSettings), load(LanderSettings)
+        )
 
     @property
     def table_uri(self) -> str:
@@ -191,14 +193,21 @@ class BatchLander:
                     self.notifier.send(notification)
                     step("notify")
                 metrics.LANDER_ROWS_LANDED.inc(summary.rows)
-                metrics.PIPELINE_LAG_SECONDS.labels("landed").set(max(0.0, time.time() - summary.max_ingested_at / 1000))
+                metrics.PIPELINE_LAG_SECONDS.labels("landed").set(
+                    max(0.0, time.time() - summary.max_ingested_at / 1000)
+                )
             self._first_batch = False
             self.run_last_batch = batch_id
             metrics.LANDER_BATCHES.labels("ok").inc()
             self.last = {"batch_id": batch_id, "rows": summary.rows, "rejected": summary.rejected, "files": len(moves)}
             log.info(
                 "batch %d: %d rows in %d file(s) over %d day(s), %d rejected, %.2fs (%s)",
-                batch_id, summary.rows, len(moves), len(summary.days), summary.rejected, time.monotonic() - started,
+                batch_id,
+                summary.rows,
+                len(moves),
+                len(summary.days),
+                summary.rejected,
+                time.monotonic() - started,
                 ", ".join(f"{k} {v:.2f}s" for k, v in steps.items()),
             )
             return summary
@@ -217,12 +226,7 @@ class BatchLander:
         # Each day in one task, so one file per day per batch. The usual batch (live data)
         # has one day: one task, no shuffle; a backfill spreads its days over the cores.
         rows = rows.coalesce(1) if days == 1 else rows.repartition(day)
-        (
-            rows.sortWithinPartitions(day, "coin_id", "ts")
-            .write.mode("overwrite")
-            .partitionBy(day)
-            .parquet(staging)
-        )
+        (rows.sortWithinPartitions(day, "coin_id", "ts").write.mode("overwrite").partitionBy(day).parquet(staging))
 
     def _publish(self, batch_id: int) -> list[pub.Move]:
         assert self._query_tag is not None

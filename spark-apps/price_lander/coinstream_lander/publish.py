@@ -51,7 +51,9 @@ def plan_publish(table_uri: str, batch_id: int, query_tag: str, staged: dict[str
     for day_dir in sorted(staged):
         files = sorted(f for f in staged[day_dir] if not hidden(f))
         for n, name in enumerate(files):
-            moves.append(Move(f"{src_root}/{day_dir}/{name}", f"{table}/{day_dir}/{part_name(batch_id, query_tag, n)}", day_dir))
+            moves.append(
+                Move(f"{src_root}/{day_dir}/{name}", f"{table}/{day_dir}/{part_name(batch_id, query_tag, n)}", day_dir)
+            )
     return moves
 
 

@@ -55,8 +55,13 @@ class Runner:
         for status in ("ok", "failed"):  # both series exist from the start, for rate() and alerts
             metrics.LANDER_BATCHES.labels(status)
         start_http_server(s.lander.metrics_port, addr=s.lander.metrics_host)
-        log.info("metrics on %s:%d; table %s; checkpoint %s", s.lander.metrics_host, s.lander.metrics_port,
-                 s.table_uri, s.checkpoint_uri)
+        log.info(
+            "metrics on %s:%d; table %s; checkpoint %s",
+            s.lander.metrics_host,
+            s.lander.metrics_port,
+            s.table_uri,
+            s.checkpoint_uri,
+        )
         spark = build_session(s.lander)
         try:
             files = pub.HadoopFiles(spark, s.table_uri)
@@ -121,8 +126,10 @@ class Runner:
                 self._stop_gracefully(query, lander)
                 return
             if failure and is_kafka_metrics_npe(first_line(failure)) and lander.run_last_batch is not None:
-                log.warning("Kafka source progress bug after a re-run batch (SPARK-55271, fixed after 4.1.1): "
-                            "the batch is committed; restarting the query")
+                log.warning(
+                    "Kafka source progress bug after a re-run batch (SPARK-55271, fixed after 4.1.1): "
+                    "the batch is committed; restarting the query"
+                )
                 continue
             backoff = self._back_off(backoff, "query failed; restarting from the checkpoint", failure)
 

@@ -65,12 +65,8 @@ def field_rules() -> tuple[FieldRule, ...]:
     model = PriceEvent.model_json_schema(by_alias=True)
     rules = PRICE_EVENT_SPARK_RULES
     required = set(rules["required"]) | set(model.get("required", ()))
-    patterns = {
-        name[: -len("_pattern")]: value for name, value in rules.items() if name.endswith("_pattern")
-    }
-    out = [
-        _field_rule(name, prop, name in required, patterns) for name, prop in model["properties"].items()
-    ]
+    patterns = {name[: -len("_pattern")]: value for name, value in rules.items() if name.endswith("_pattern")}
+    out = [_field_rule(name, prop, name in required, patterns) for name, prop in model["properties"].items()]
     by_name = {r.name: r for r in out}
     if by_name["schema"].const != rules["schema"]:
         raise ValueError("PRICE_EVENT_SPARK_RULES and PriceEvent disagree on the schema tag")
@@ -97,7 +93,7 @@ def _reason(condition: Column, message: Column | str) -> Column:
 
 def _field_reasons(e: str) -> list[Column]:
     """Column expressions that are non-null when a rule fails (in check order)."""
-    col = lambda name: F.col(f"{e}.`{name}`")  # noqa: E731
+    col = lambda name: F.col(f"{e}.`{name}`")
     reasons: list[Column] = []
     rules = field_rules()
     for r in rules:
@@ -105,8 +101,11 @@ def _field_reasons(e: str) -> list[Column]:
             reasons.append(
                 _reason(
                     col(r.name).isNull() | (col(r.name) != F.lit(r.const)),
-                    F.concat(F.lit(f"{r.name} "), F.coalesce(F.concat(F.lit("'"), col(r.name), F.lit("'")), F.lit("missing")),
-                             F.lit(f" is not '{r.const}'")),
+                    F.concat(
+                        F.lit(f"{r.name} "),
+                        F.coalesce(F.concat(F.lit("'"), col(r.name), F.lit("'")), F.lit("missing")),
+                        F.lit(f" is not '{r.const}'"),
+                    ),
                 )
             )
     for r in rules:

@@ -145,7 +145,7 @@ class BatchSummary:
     rejected: int
 
     @classmethod
-    def from_rows(cls, rows) -> "BatchSummary":
+    def from_rows(cls, rows) -> BatchSummary:
         groups, rejected = [], 0
         for r in rows:
             d = r.asDict() if hasattr(r, "asDict") else dict(r)

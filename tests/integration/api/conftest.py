@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
-
 from coinstream_common.kafka import EventProducer, ensure_topics, topic_specs
 from coinstream_common.settings import KafkaSettings, TopicSettings
+from werkzeug.serving import make_server
 
 _spec = importlib.util.spec_from_file_location("api_stub_query_it", Path(__file__).with_name("stub_query.py"))
 stub_query = importlib.util.module_from_spec(_spec)
@@ -40,8 +39,10 @@ class Env:
     def __init__(self, bootstrap: str, stub, monkeypatch) -> None:
         suffix = uuid.uuid4().hex[:8]
         self.topics = TopicSettings(
-            prices=f"test.api.{suffix}.prices", prices_dlq=f"test.api.{suffix}.dlq",
-            backfill_requests=f"test.api.{suffix}.backfill", prices_landed=f"test.api.{suffix}.landed",
+            prices=f"test.api.{suffix}.prices",
+            prices_dlq=f"test.api.{suffix}.dlq",
+            backfill_requests=f"test.api.{suffix}.backfill",
+            prices_landed=f"test.api.{suffix}.landed",
             portfolio_events=f"test.api.{suffix}.portfolios",
         )
         self.kafka = KafkaSettings(bootstrap_servers=bootstrap)
@@ -115,17 +116,25 @@ class GunicornApi:
     def __init__(self, env: dict[str, str], tmp: Path) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        full = os.environ | env | {
-            "COINSTREAM_HTTP_HOST": "127.0.0.1", "COINSTREAM_HTTP_PORT": str(self.port),
-            "COINSTREAM_HTTP_WORKERS": "2", "COINSTREAM_HTTP_THREADS": "8",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
-        }
+        full = (
+            os.environ
+            | env
+            | {
+                "COINSTREAM_HTTP_HOST": "127.0.0.1",
+                "COINSTREAM_HTTP_PORT": str(self.port),
+                "COINSTREAM_HTTP_WORKERS": "2",
+                "COINSTREAM_HTTP_THREADS": "8",
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+            }
+        )
         (tmp / "metrics").mkdir(exist_ok=True)  # label-less gauges write their file at import
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         self.log = open(tmp / "gunicorn.log", "w+")
         self.proc = subprocess.Popen(
             [gunicorn, "-c", "python:coinstream_common.gunicorn_conf", "coinstream_api.app:create_app()"],
-            env=full, stdout=self.log, stderr=subprocess.STDOUT,
+            env=full,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -187,8 +196,15 @@ def it():
     """The helpers above, for test modules (which cannot import this conftest by name)."""
     import types
 
-    return types.SimpleNamespace(KEY=KEY, OTHER_KEY=OTHER_KEY, DAY=DAY, T0=T0, InProcessApi=InProcessApi,
-                                 GunicornApi=GunicornApi, SseReader=SseReader)
+    return types.SimpleNamespace(
+        KEY=KEY,
+        OTHER_KEY=OTHER_KEY,
+        DAY=DAY,
+        T0=T0,
+        InProcessApi=InProcessApi,
+        GunicornApi=GunicornApi,
+        SseReader=SseReader,
+    )
 
 
 class SseReader:
@@ -209,7 +225,7 @@ class SseReader:
             for chunk in self.resp.iter_content(chunk_size=None):
                 self.raw += chunk.decode()
                 parsed = self._parse(self.raw)
-                for e in parsed[len(self.events):]:
+                for e in parsed[len(self.events) :]:
                     e["at"] = time.monotonic()
                     self.events.append(e)
         except (requests.RequestException, AttributeError, ValueError, OSError):

@@ -14,11 +14,10 @@ import bisect
 import threading
 from collections import defaultdict
 
-from flask import Flask, jsonify, request
-from werkzeug.serving import make_server
-
 from coinstream_common.events import LandedCoin, LandedNotification
 from coinstream_common.timeutil import INTERVAL_MS, grid, parse_instant, to_iso
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
 
 
 class PriceTable:
@@ -68,8 +67,13 @@ def valuation(table: PriceTable, body: dict) -> dict:
                     open_runs[coin] = t
                 last_missing[coin] = t
             value = h["amount"] * price if price is not None else None
-            held[coin] = {"amount": h["amount"], "price": price, "price_ts": to_iso(price_ts) if price_ts else None,
-                          "value": value, "status": status}
+            held[coin] = {
+                "amount": h["amount"],
+                "price": price,
+                "price_ts": to_iso(price_ts) if price_ts else None,
+                "value": value,
+                "status": status,
+            }
             if status == "missing":
                 point_status, total = "missing", None
             elif status == "carried" and point_status == "observed":
@@ -82,9 +86,17 @@ def valuation(table: PriceTable, body: dict) -> dict:
             missing.append({"coin": coin, "from": to_iso(start), "to": to_iso(last_missing[coin])})
     expected = len(points_ts) * len(holdings)
     return {
-        "vs_currency": vs, "interval": interval, "from": body["from"], "to": body["to"], "points": points,
-        "coverage": {"expected": expected, "present": present, "fraction": present / expected if expected else 0.0,
-                     "missing": missing},
+        "vs_currency": vs,
+        "interval": interval,
+        "from": body["from"],
+        "to": body["to"],
+        "points": points,
+        "coverage": {
+            "expected": expected,
+            "present": present,
+            "fraction": present / expected if expected else 0.0,
+            "missing": missing,
+        },
     }
 
 
@@ -96,8 +108,20 @@ class StubQuery:
         self.down = False  # answer 503 trino_unavailable, like the real one with Trino down
         self.reject: str | None = None  # answer 400 with this error code
         self.calls = 0
-        self.coins = coins or ["bitcoin", "ethereum", "solana", "cardano", "dogecoin", "ripple", "litecoin",
-                               "polkadot", "tron", "chainlink", "stellar", "monero"]
+        self.coins = coins or [
+            "bitcoin",
+            "ethereum",
+            "solana",
+            "cardano",
+            "dogecoin",
+            "ripple",
+            "litecoin",
+            "polkadot",
+            "tron",
+            "chainlink",
+            "stellar",
+            "monero",
+        ]
         self._batch = 0
         app = Flask("stub-query")
 
@@ -135,8 +159,12 @@ class StubQuery:
             self._batch += 1
             note = LandedNotification(
                 batch_id=self._batch,
-                coins=[LandedCoin(coin_id=coin, vs_currency=vs, min_ts=min(points), max_ts=max(points), rows=len(points))],
-                min_ts=min(points), max_ts=max(points), rows=len(points),
+                coins=[
+                    LandedCoin(coin_id=coin, vs_currency=vs, min_ts=min(points), max_ts=max(points), rows=len(points))
+                ],
+                min_ts=min(points),
+                max_ts=max(points),
+                rows=len(points),
             )
             producer.send_and_wait(topic, [note])
 

@@ -3,7 +3,6 @@
 import socket
 
 import pytest
-
 from coinstream_api.coins import KnownCoins
 from coinstream_api.query_client import QueryClient, QueryRejected, QueryUnavailable
 from coinstream_common.settings import CoinGeckoSettings

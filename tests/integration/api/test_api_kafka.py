@@ -7,11 +7,10 @@ import uuid
 
 import pytest
 import requests
-from confluent_kafka import TopicPartition
-
 from coinstream_common.events import BackfillRequest, PortfolioEvent
 from coinstream_common.kafka import make_consumer
 from coinstream_common.timeutil import to_iso
+from confluent_kafka import TopicPartition
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +38,13 @@ def topic_size(env, topic):
 
 
 def body(days, coins, **extra):
-    return {"holdings": [{"coin": c, "amount": a} for c, a in coins], "vs_currency": "usd",
-            "from": to_iso(1_735_689_600_000), "to": to_iso(1_735_689_600_000 + (days - 1) * 86_400_000),
-            "interval": "daily"} | extra
+    return {
+        "holdings": [{"coin": c, "amount": a} for c, a in coins],
+        "vs_currency": "usd",
+        "from": to_iso(1_735_689_600_000),
+        "to": to_iso(1_735_689_600_000 + (days - 1) * 86_400_000),
+        "interval": "daily",
+    } | extra
 
 
 def test_create_answers_202_at_once_then_the_stream_follows_landed_data_to_complete(env, api, it):
@@ -57,7 +60,7 @@ def test_create_answers_202_at_once_then_the_stream_follows_landed_data_to_compl
     assert resp.headers["Location"] == f"/v1/portfolios/{pid}"
 
     # The portfolio is on the compacted topic keyed by id, owned by a hash of the key; one backfill per coin.
-    (key, event), = read_topic(env, env.topics.portfolio_events, PortfolioEvent, 1)
+    ((key, event),) = read_topic(env, env.topics.portfolio_events, PortfolioEvent, 1)
     assert key == pid and event.owner != it.KEY and len(event.owner) == 64
     backfills = read_topic(env, env.topics.backfill_requests, BackfillRequest, 3)
     assert sorted(b.coin for _, b in backfills) == ["bitcoin", "ethereum", "solana"]
@@ -94,8 +97,9 @@ def test_create_answers_202_at_once_then_the_stream_follows_landed_data_to_compl
     assert math.isclose(f["total_return"], end / start - 1, rel_tol=1e-9)
     assert math.isclose(f["pnl"], end - start, rel_tol=1e-9)
     for c, a in coins:
-        assert math.isclose(f["holdings"][c]["contribution"], a * (prices[c][9] - prices[c][0]) / start, rel_tol=1e-9,
-                            abs_tol=1e-12)
+        assert math.isclose(
+            f["holdings"][c]["contribution"], a * (prices[c][9] - prices[c][0]) / start, rel_tol=1e-9, abs_tol=1e-12
+        )
     got = requests.get(f"{api.base_url}/v1/portfolios/{pid}", headers=headers, timeout=30)
     assert got.status_code == 200 and got.json()["status"] == "complete"
     assert got.json()["valuation"] == final["valuation"]
@@ -111,10 +115,18 @@ def test_two_instances_share_portfolios_and_streams_through_kafka(env, api, guni
         other = requests.get(f"{gunicorn_api.base_url}/v1/portfolios/{pid}", headers=headers, timeout=30)
         assert other.status_code == 200, other.text
         assert other.json()["id"] == pid
-    assert requests.get(f"{gunicorn_api.base_url}/v1/portfolios/{pid}", headers={"X-API-Key": it.OTHER_KEY},
-                        timeout=30).status_code == 404
-    assert requests.get(f"{gunicorn_api.base_url}/v1/portfolios/pf_nosuchportfolio", headers=headers,
-                        timeout=30).status_code == 404
+    assert (
+        requests.get(
+            f"{gunicorn_api.base_url}/v1/portfolios/{pid}", headers={"X-API-Key": it.OTHER_KEY}, timeout=30
+        ).status_code
+        == 404
+    )
+    assert (
+        requests.get(
+            f"{gunicorn_api.base_url}/v1/portfolios/pf_nosuchportfolio", headers=headers, timeout=30
+        ).status_code
+        == 404
+    )
 
     # A stream on the other instance wakes on landed notifications, and resumes after Last-Event-ID.
     reader = it.SseReader(f"{gunicorn_api.base_url}/v1/portfolios/{pid}/stream", headers)
@@ -153,8 +165,9 @@ def test_bad_requests_create_nothing_on_kafka(env, api, it):
     for data, status, code in cases:
         resp = requests.post(url, json=data, headers=headers, timeout=30)
         assert resp.status_code == status and resp.json()["error"]["code"] == code, resp.text
-    malformed = requests.post(url, data=b"{\"holdings\": [", headers=headers | {"Content-Type": "application/json"},
-                              timeout=30)
+    malformed = requests.post(
+        url, data=b'{"holdings": [', headers=headers | {"Content-Type": "application/json"}, timeout=30
+    )
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed_json"
     assert requests.post(url, json=body(5, [("bitcoin", 1.0)]), timeout=30).status_code == 401
     assert topic_size(env, env.topics.portfolio_events) == 0
@@ -167,8 +180,9 @@ def test_query_outage_serves_last_known_as_stale_and_rate_limit_applies(env, it,
     headers = {"X-API-Key": it.KEY}
     try:
         env.stub.table.add("bitcoin", "usd", {it.T0 + d * it.DAY: 10.0 + d for d in range(2)})
-        created = requests.post(f"{instance.base_url}/v1/portfolios", json=body(3, [("bitcoin", 1.0)]),
-                                headers=headers, timeout=30)
+        created = requests.post(
+            f"{instance.base_url}/v1/portfolios", json=body(3, [("bitcoin", 1.0)]), headers=headers, timeout=30
+        )
         assert created.status_code == 202
         pid = created.json()["id"]
         env.stub.down = True
@@ -195,8 +209,9 @@ def test_query_outage_serves_last_known_as_stale_and_rate_limit_applies(env, it,
         env.stub.down = False
         fresh = requests.get(f"{instance.base_url}/v1/portfolios/{pid}", headers=headers, timeout=30)
         assert fresh.status_code == 200 and fresh.json()["stale"] is False
-        answers = [requests.get(f"{instance.base_url}/v1/portfolios/{pid}", headers=headers, timeout=30)
-                   for _ in range(40)]
+        answers = [
+            requests.get(f"{instance.base_url}/v1/portfolios/{pid}", headers=headers, timeout=30) for _ in range(40)
+        ]
         statuses = [r.status_code for r in answers]
         assert statuses[0] == 200 and statuses[-1] == 429, statuses
         assert int(answers[-1].headers["Retry-After"]) >= 1

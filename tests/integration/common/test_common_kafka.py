@@ -4,12 +4,10 @@ import threading
 import uuid
 
 import pytest
-
 from coinstream_common.events import EventError, PriceEvent
-from confluent_kafka import KafkaException
-
 from coinstream_common.kafka import EventProducer, TopicSpec, consume_events, ensure_topics, make_consumer, watermarks
 from coinstream_common.settings import KafkaSettings
+from confluent_kafka import KafkaException
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +21,9 @@ def topic(kafka_bootstrap):
 
 def test_produce_then_consume_commits_after_processing(kafka_bootstrap, topic):
     settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
-    events = [PriceEvent.observe("bitcoin", "usd", 1_700_000_000_000 + i * 60_000, 100.0 + i, "test") for i in range(50)]
+    events = [
+        PriceEvent.observe("bitcoin", "usd", 1_700_000_000_000 + i * 60_000, 100.0 + i, "test") for i in range(50)
+    ]
     producer = EventProducer(settings, "test")
     assert producer.send_and_wait(topic, events) == 50
 
@@ -82,7 +82,8 @@ def test_schema_invalid_event_is_refused_before_send(kafka_bootstrap, topic):
 def test_unreachable_broker_is_a_delivery_error():
     from coinstream_common.kafka import DeliveryError
 
-    producer = EventProducer(KafkaSettings(bootstrap_servers="127.0.0.1:1", delivery_timeout_ms=1000), "test",
-                             **{"log_level": 0})
+    producer = EventProducer(
+        KafkaSettings(bootstrap_servers="127.0.0.1:1", delivery_timeout_ms=1000), "test", log_level=0
+    )
     with pytest.raises(DeliveryError, match="not acknowledged"):
         producer.send_and_wait("anything", [PriceEvent.observe("bitcoin", "usd", 1, 1.0, "test")])

@@ -67,22 +67,27 @@ def ingest_target(kafka_bootstrap, fuzz_tmp):
 
 @pytest.fixture(scope="module")
 def query_target(trino_port, hdfs_uri, fuzz_tmp):
+    import trino.dbapi
     from coinstream_common import tables
     from coinstream_common.settings import TrinoSettings
-
-    import trino.dbapi
 
     s = TrinoSettings(port=trino_port)
     conn = trino.dbapi.connect(host=s.host, port=s.port, user=s.user, catalog=s.catalog, request_timeout=60)
     warehouse = f"{hdfs_uri}/coinstream/warehouse"
-    for stmt in (tables.trino_create_schema(s.catalog, s.schema_, warehouse),
-                 tables.trino_create_price_table(s.catalog, s.schema_, warehouse)):
+    for stmt in (
+        tables.trino_create_schema(s.catalog, s.schema_, warehouse),
+        tables.trino_create_price_table(s.catalog, s.schema_, warehouse),
+    ):
         cur = conn.cursor()
         cur.execute(stmt)
         cur.fetchall()
     conn.close()
-    server = servers.Gunicorn("query", {"COINSTREAM_TRINO_PORT": str(trino_port), "COINSTREAM_LOG_LEVEL": "INFO"},
-                              fuzz_tmp, ready_path="/readyz")
+    server = servers.Gunicorn(
+        "query",
+        {"COINSTREAM_TRINO_PORT": str(trino_port), "COINSTREAM_LOG_LEVEL": "INFO"},
+        fuzz_tmp,
+        ready_path="/readyz",
+    )
     yield Target(server)
     server.close()
 
@@ -90,16 +95,22 @@ def query_target(trino_port, hdfs_uri, fuzz_tmp):
 @pytest.fixture(scope="module")
 def api_target(kafka_bootstrap, fuzz_tmp):
     stub = servers.load_stub_query().StubQuery()
-    start = int((datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-                 - timedelta(days=40)).timestamp() * 1000)
+    start = int(
+        (datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=40)).timestamp() * 1000
+    )
     for n, coin in enumerate(("bitcoin", "ethereum")):
         stub.table.add(coin, "usd", {start + d * DAY: 100.0 * (n + 1) + d for d in range(31)})
     topics = servers.FreshTopics(kafka_bootstrap, "fuzz-api")
     server = servers.Gunicorn("api", servers.api_env(topics, stub, API_KEY), fuzz_tmp, ready_path="/readyz")
     headers = {"X-API-Key": API_KEY}
     time.sleep(1.0)  # the worker's Kafka readers get their assignment
-    body = {"holdings": [{"coin": "bitcoin", "amount": 1.5}, {"coin": "ethereum", "amount": 2}],
-            "vs_currency": "usd", "from": _iso(start), "to": _iso(start + 30 * DAY), "interval": "daily"}
+    body = {
+        "holdings": [{"coin": "bitcoin", "amount": 1.5}, {"coin": "ethereum", "amount": 2}],
+        "vs_currency": "usd",
+        "from": _iso(start),
+        "to": _iso(start + 30 * DAY),
+        "interval": "daily",
+    }
     created = requests.post(server.base_url + "/v1/portfolios", json=body, headers=headers, timeout=30)
     assert created.status_code == 201, f"{created.status_code} {created.text[:500]}\n{server.output()}"
     yield Target(server, headers, {"id": created.json()["id"]})

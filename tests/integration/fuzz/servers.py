@@ -48,25 +48,42 @@ def load_stub_query():
 class Gunicorn:
     """``gunicorn -c python:coinstream_common.gunicorn_conf '<app>'`` with ``env``; output kept in ``log_path``."""
 
-    def __init__(self, service: str, env: dict[str, str], tmp: Path, workers: int = 1, threads: int = 8,
-                 ready_path: str = "/healthz", timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        service: str,
+        env: dict[str, str],
+        tmp: Path,
+        workers: int = 1,
+        threads: int = 8,
+        ready_path: str = "/healthz",
+        timeout_s: float = 60.0,
+    ) -> None:
         self.service = service
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         tmp.mkdir(parents=True, exist_ok=True)
         metrics_dir = tmp / f"{service}-metrics"
         metrics_dir.mkdir(exist_ok=True)
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("COINSTREAM_")} | env | {
-            "COINSTREAM_HTTP_HOST": "127.0.0.1",
-            "COINSTREAM_HTTP_PORT": str(self.port),
-            "COINSTREAM_HTTP_WORKERS": str(workers),
-            "COINSTREAM_HTTP_THREADS": str(threads),
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        }
+        self.env = (
+            {k: v for k, v in os.environ.items() if not k.startswith("COINSTREAM_")}
+            | env
+            | {
+                "COINSTREAM_HTTP_HOST": "127.0.0.1",
+                "COINSTREAM_HTTP_PORT": str(self.port),
+                "COINSTREAM_HTTP_WORKERS": str(workers),
+                "COINSTREAM_HTTP_THREADS": str(threads),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            }
+        )
         self.log_path = tmp / f"{service}-{self.port}.log"
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([GUNICORN, "-c", "python:coinstream_common.gunicorn_conf", APPS[service]],
-                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [GUNICORN, "-c", "python:coinstream_common.gunicorn_conf", APPS[service]],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -105,8 +122,10 @@ class FreshTopics:
         suffix = uuid.uuid4().hex[:8]
         self.bootstrap = bootstrap
         self.topics = TopicSettings(
-            prices=f"test.{label}.{suffix}.prices", prices_dlq=f"test.{label}.{suffix}.dlq",
-            backfill_requests=f"test.{label}.{suffix}.backfill", prices_landed=f"test.{label}.{suffix}.landed",
+            prices=f"test.{label}.{suffix}.prices",
+            prices_dlq=f"test.{label}.{suffix}.dlq",
+            backfill_requests=f"test.{label}.{suffix}.backfill",
+            prices_landed=f"test.{label}.{suffix}.landed",
             portfolio_events=f"test.{label}.{suffix}.portfolios",
         )
         specs = topic_specs(self.topics)
@@ -135,26 +154,34 @@ class FreshTopics:
 
 def api_env(topics: FreshTopics, stub, keys: str, **extra: str) -> dict[str, str]:
     """The api pointed at fresh topics and the stub query service (which also serves the coin list)."""
-    return topics.env | {
-        "COINSTREAM_API_QUERY_URL": stub.base_url,
-        "COINSTREAM_COINGECKO_BASE_URL": stub.coingecko_url,
-        "COINSTREAM_API_API_KEYS": keys,
-        "COINSTREAM_API_RATE_LIMIT_PER_MINUTE": "1000000",
-        "COINSTREAM_API_HEARTBEAT_S": "0.5",
-        "COINSTREAM_API_STREAM_TIMEOUT_S": "5",
-        "COINSTREAM_API_GROUP_ID": f"test-api-{topics.suffix}",
-        "COINSTREAM_LOG_LEVEL": "INFO",
-    } | extra
+    return (
+        topics.env
+        | {
+            "COINSTREAM_API_QUERY_URL": stub.base_url,
+            "COINSTREAM_COINGECKO_BASE_URL": stub.coingecko_url,
+            "COINSTREAM_API_API_KEYS": keys,
+            "COINSTREAM_API_RATE_LIMIT_PER_MINUTE": "1000000",
+            "COINSTREAM_API_HEARTBEAT_S": "0.5",
+            "COINSTREAM_API_STREAM_TIMEOUT_S": "5",
+            "COINSTREAM_API_GROUP_ID": f"test-api-{topics.suffix}",
+            "COINSTREAM_LOG_LEVEL": "INFO",
+        }
+        | extra
+    )
 
 
 def ingest_env(topics: FreshTopics, sim_url: str, **extra: str) -> dict[str, str]:
     """Ingest pointed at fresh topics and the simulator; no poller/backfill threads (only the HTTP surface)."""
-    return topics.env | {
-        "COINSTREAM_COINGECKO_BASE_URL": sim_url,
-        "COINSTREAM_COINGECKO_RATE_LIMIT_PER_MINUTE": "100000",
-        "COINSTREAM_COINGECKO_MAX_ATTEMPTS": "2",
-        "COINSTREAM_COINGECKO_BACKOFF_BASE_S": "0.1",
-        "COINSTREAM_INGEST_POLLER_ENABLED": "false",
-        "COINSTREAM_INGEST_BACKFILL_ENABLED": "false",
-        "COINSTREAM_LOG_LEVEL": "INFO",
-    } | extra
+    return (
+        topics.env
+        | {
+            "COINSTREAM_COINGECKO_BASE_URL": sim_url,
+            "COINSTREAM_COINGECKO_RATE_LIMIT_PER_MINUTE": "100000",
+            "COINSTREAM_COINGECKO_MAX_ATTEMPTS": "2",
+            "COINSTREAM_COINGECKO_BACKOFF_BASE_S": "0.1",
+            "COINSTREAM_INGEST_POLLER_ENABLED": "false",
+            "COINSTREAM_INGEST_BACKFILL_ENABLED": "false",
+            "COINSTREAM_LOG_LEVEL": "INFO",
+        }
+        | extra
+    )

@@ -26,8 +26,11 @@ def assert_client_error_or_standard_json(resp: requests.Response) -> None:
 
 
 def test_query_valuation_of_overflowing_amounts(query_target):
-    body = {"from": "2026-02-02T00:00:00Z", "to": "2026-02-04T00:00:00Z",
-            "holdings": [{"coin": "ethereum", "amount": 1e308}, {"coin": "ethereum", "amount": 1e308}]}
+    body = {
+        "from": "2026-02-02T00:00:00Z",
+        "to": "2026-02-04T00:00:00Z",
+        "holdings": [{"coin": "ethereum", "amount": 1e308}, {"coin": "ethereum", "amount": 1e308}],
+    }
     resp = requests.post(query_target.base_url + "/v1/valuation", json=body, timeout=60)
     assert_client_error_or_standard_json(resp)
 
@@ -40,20 +43,28 @@ def test_api_portfolio_with_overflowing_amounts(api_target, amounts):
     assert_client_error_or_standard_json(resp)
 
 
-@pytest.mark.parametrize("raw", [
-    '{"coin": "bitcoin", "from": -1.7976931348623155e+308}',
-    '{"coin": "bitcoin", "from": Infinity}',
-    '{"coin": "bitcoin", "from": "2026-11-01", "to": 1e300}',
-], ids=["from-overflows-ms", "from-infinity", "to-beyond-year-9999"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"coin": "bitcoin", "from": -1.7976931348623155e+308}',
+        '{"coin": "bitcoin", "from": Infinity}',
+        '{"coin": "bitcoin", "from": "2026-11-01", "to": 1e300}',
+    ],
+    ids=["from-overflows-ms", "from-infinity", "to-beyond-year-9999"],
+)
 def test_ingest_history_with_instants_out_of_range(ingest_target, raw):
-    resp = requests.post(ingest_target.base_url + "/v1/fetch/history", data=raw,
-                         headers={"Content-Type": "application/json"}, timeout=60)
+    resp = requests.post(
+        ingest_target.base_url + "/v1/fetch/history", data=raw, headers={"Content-Type": "application/json"}, timeout=60
+    )
     assert resp.status_code == 400, f"{resp.status_code}: {resp.text[:300]}"
 
 
 def test_sim_precision_that_is_a_digit_but_not_decimal(sim_target):
-    resp = requests.get(sim_target.base_url + "/api/v3/coins/bitcoin/market_chart",
-                        params={"vs_currency": "usd", "days": "1", "precision": "\u00b3"}, timeout=30)
+    resp = requests.get(
+        sim_target.base_url + "/api/v3/coins/bitcoin/market_chart",
+        params={"vs_currency": "usd", "days": "1", "precision": "\u00b3"},
+        timeout=30,
+    )
     assert resp.status_code == 400, f"{resp.status_code}: {resp.text[:300]}"
 
 

@@ -79,6 +79,7 @@ def _operations() -> list:
 
 # --- checks of our own (schemathesis check signature: ctx, response, case) ----------------
 
+
 def _content_type(response) -> str:
     return (response.headers.get("content-type") or [""])[0]
 
@@ -94,8 +95,9 @@ def strict_json(ctx, response, case) -> None:
     try:
         json.loads(response.content, parse_constant=_reject_constant)
     except ValueError as exc:
-        raise AssertionError(f"{response.status_code} body is not standard JSON ({exc}): "
-                             f"{response.content[:300]!r}") from None
+        raise AssertionError(
+            f"{response.status_code} body is not standard JSON ({exc}): {response.content[:300]!r}"
+        ) from None
 
 
 def error_envelope(ctx, response, case) -> None:
@@ -103,7 +105,8 @@ def error_envelope(ctx, response, case) -> None:
     if response.status_code < 400:
         return
     assert _content_type(response).startswith("application/json"), (
-        f"{response.status_code} error answered as {_content_type(response)!r}: {response.content[:200]!r}")
+        f"{response.status_code} error answered as {_content_type(response)!r}: {response.content[:200]!r}"
+    )
     try:
         body = json.loads(response.content)
     except ValueError:
@@ -120,7 +123,8 @@ def json_error(ctx, response, case) -> None:
     if response.status_code < 400:
         return
     assert _content_type(response).startswith("application/json"), (
-        f"{response.status_code} error answered as {_content_type(response)!r}: {response.content[:200]!r}")
+        f"{response.status_code} error answered as {_content_type(response)!r}: {response.content[:200]!r}"
+    )
     assert "Traceback" not in response.content.decode(errors="replace"), "a stack trace in the error body"
 
 
@@ -136,7 +140,7 @@ def sse_events(text: str) -> list[dict[str, str]]:
         if line.startswith(":"):
             continue
         name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
+        value = value.removeprefix(" ")
         fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
     return events
 
@@ -147,7 +151,8 @@ def sse_portfolio_events(ctx, response, case) -> None:
         return
     doc = case.operation.schema.raw_schema
     validator = jsonschema.Draft202012Validator(
-        {"$ref": "#/components/schemas/Portfolio", "components": doc["components"]})
+        {"$ref": "#/components/schemas/Portfolio", "components": doc["components"]}
+    )
     events = sse_events(response.content.decode())
     assert events, f"empty event stream: {response.content[:300]!r}"
     for n, event in enumerate(events):
@@ -202,12 +207,16 @@ CHECKS = [
 KNOWN_BUGS: dict = {}
 # Not bugs of ours: where schemathesis itself fails on a valid document, a plain validator stands in.
 TOOL_WORKAROUNDS = {
-    ("coingecko-sim", "GET", path): {"skip_checks": [response_schema_conformance], "add_checks": [documented_json_schema]}
+    ("coingecko-sim", "GET", path): {
+        "skip_checks": [response_schema_conformance],
+        "add_checks": [documented_json_schema],
+    }
     for path in ("/api/v3/coins/{id}/market_chart", "/api/v3/coins/{id}/market_chart/range")
 }
 
 
 # --- realistic values -------------------------------------------------------------------------
+
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -219,9 +228,14 @@ def plausible_values(draw) -> dict:
     today = int(time.time() * 1000) // DAY_MS * DAY_MS
     start = today - draw(st.integers(2, 300)) * DAY_MS
     end = min(start + draw(st.integers(1, 90)) * DAY_MS, today)
-    return {"coin": draw(st.sampled_from(KNOWN_COINS)), "vs_currency": "usd", "from": _iso(start), "to": _iso(end),
-            "days": str((end - start) // DAY_MS),  # CoinGecko's market_chart
-            "date": datetime.fromtimestamp(start / 1000, tz=UTC).strftime("%d-%m-%Y")}  # CoinGecko's history
+    return {
+        "coin": draw(st.sampled_from(KNOWN_COINS)),
+        "vs_currency": "usd",
+        "from": _iso(start),
+        "to": _iso(end),
+        "days": str((end - start) // DAY_MS),  # CoinGecko's market_chart
+        "date": datetime.fromtimestamp(start / 1000, tz=UTC).strftime("%d-%m-%Y"),
+    }  # CoinGecko's history
 
 
 def make_plausible(case, values: dict) -> None:
@@ -286,16 +300,26 @@ def test_fuzz_operation(service, method, path, request):
         checks = [json_error if c is error_envelope else c for c in checks]
     # two valid cases for one invalid: valid ones reach deeper (past validation), invalid ones test the refusals
     cases = st.sampled_from([GenerationMode.POSITIVE, GenerationMode.POSITIVE, GenerationMode.NEGATIVE]).flatmap(
-        operation.as_strategy)
+        operation.as_strategy
+    )
     real_ids = {name: value for name, value in target.ids.items() if "{" + name + "}" in path}
     seen: dict[str, int] = {}
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
-              phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=not RANDOM,
+        database=None,
+        phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
     # the first element is hypothesis's "simplest" draw, so the realistic choice comes first
-    @given(case=cases, real_id=st.sampled_from([True, False]), plausible=st.sampled_from([True, True, True, False]),
-           values=plausible_values())
+    @given(
+        case=cases,
+        real_id=st.sampled_from([True, False]),
+        plausible=st.sampled_from([True, True, True, False]),
+        values=plausible_values(),
+    )
     def fuzz(case, real_id, plausible, values):
         if case.meta.generation.mode == GenerationMode.POSITIVE:
             if plausible:

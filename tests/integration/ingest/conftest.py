@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from confluent_kafka.admin import AdminClient
-
 from coinstream_common.events import PriceEvent
 from coinstream_common.kafka import TopicSpec, ensure_topics, make_consumer
 from coinstream_common.settings import KafkaSettings
+from confluent_kafka.admin import AdminClient
 
 SIM_SEED = 42
 
@@ -46,9 +45,18 @@ class Sim:
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [gunicorn, "-c", "python:coinstream_common.gunicorn_conf", "--no-control-socket",
-                 "coingecko_sim.app:create_app()"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
+                [
+                    gunicorn,
+                    "-c",
+                    "python:coinstream_common.gunicorn_conf",
+                    "--no-control-socket",
+                    "coingecko_sim.app:create_app()",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -143,7 +151,9 @@ def ingest_env(fresh_sim, kafka_bootstrap, prices_topic, monkeypatch):
     return env
 
 
-def read_events(bootstrap: str, topic: str, expect: int, timeout_s: float = 60.0, idle_s: float = 3.0) -> list[PriceEvent]:
+def read_events(
+    bootstrap: str, topic: str, expect: int, timeout_s: float = 60.0, idle_s: float = 3.0
+) -> list[PriceEvent]:
     """Every event on ``topic`` (from the start): until ``expect`` were read and nothing more came for ``idle_s``."""
     consumer = make_consumer(KafkaSettings(bootstrap_servers=bootstrap), f"test-{uuid.uuid4().hex[:8]}", [topic])
     events: list[PriceEvent] = []
@@ -162,4 +172,3 @@ def read_events(bootstrap: str, topic: str, expect: int, timeout_s: float = 60.0
     finally:
         consumer.close()
     return events
-

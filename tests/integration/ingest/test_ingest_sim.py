@@ -13,7 +13,6 @@ from collections import Counter
 
 import pytest
 import requests
-
 from coingecko_sim.prices import quote
 from coinstream_common.events import BackfillRequest, now_ms
 from coinstream_common.kafka import EventProducer, make_consumer
@@ -37,8 +36,10 @@ def today() -> int:
 
 
 def post_history(client, coin, vs, from_ms, to_ms, interval):
-    return client.post("/v1/fetch/history", json={
-        "coin": coin, "vs_currency": vs, "from": to_iso(from_ms), "to": to_iso(to_ms), "interval": interval})
+    return client.post(
+        "/v1/fetch/history",
+        json={"coin": coin, "vs_currency": vs, "from": to_iso(from_ms), "to": to_iso(to_ms), "interval": interval},
+    )
 
 
 def expected_points(coin, vs, from_ms, to_ms, interval) -> dict[int, tuple[float, float, float]]:
@@ -61,11 +62,12 @@ def assert_events_match(events, coin, vs, expected):
     [
         ("bitcoin", "usd", 200, 20, "hourly"),  # 3 calls of <= 90 days, fetched concurrently
         ("ethereum", "eur", 300, 10, "daily"),
-        ("solana", "btc", 40, 33, "daily"),     # short daily range: widened past 90 days, then filtered
+        ("solana", "btc", 40, 33, "daily"),  # short daily range: widened past 90 days, then filtered
     ],
 )
-def test_history_events_equal_the_seed_point_for_point(ingest_env, prices_topic, kafka_bootstrap,
-                                                       coin, vs, days_back, days_to, interval):
+def test_history_events_equal_the_seed_point_for_point(
+    ingest_env, prices_topic, kafka_bootstrap, coin, vs, days_back, days_to, interval
+):
     client = create_app().test_client()
     from_ms, to_ms = today() - days_back * DAY + 30 * 60_000, today() - days_to * DAY
     resp = post_history(client, coin, vs, from_ms, to_ms, interval)
@@ -73,16 +75,22 @@ def test_history_events_equal_the_seed_point_for_point(ingest_env, prices_topic,
     body = resp.get_json()
     expected = expected_points(coin, vs, from_ms, to_ms, interval)
     assert body["produced"] == len(expected) > 0
-    assert body["requested"] == {"coin": coin, "vs_currency": vs, "from": to_iso(from_ms), "to": to_iso(to_ms),
-                                 "interval": interval}
+    assert body["requested"] == {
+        "coin": coin,
+        "vs_currency": vs,
+        "from": to_iso(from_ms),
+        "to": to_iso(to_ms),
+        "interval": interval,
+    }
     assert_events_match(read_events(kafka_bootstrap, prices_topic, len(expected)), coin, vs, expected)
 
 
 def test_five_minute_history_of_the_last_hours(ingest_env, prices_topic, kafka_bootstrap):
     client = create_app().test_client()
     from_ms = now_ms() - 6 * HOUR
-    resp = client.post("/v1/fetch/history", json={"coin": "cardano", "vs_currency": "usd",
-                                                  "from": from_ms // 1000, "interval": "5m"})
+    resp = client.post(
+        "/v1/fetch/history", json={"coin": "cardano", "vs_currency": "usd", "from": from_ms // 1000, "interval": "5m"}
+    )
     assert resp.status_code == 202, resp.get_json()
     to_ms = parse_instant(resp.get_json()["fetched"]["to"])
     expected = expected_points("cardano", "usd", from_ms, to_ms, "5m")
@@ -128,8 +136,7 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
-def test_every_fault_mode_is_survived_and_every_point_lands(name, ingest_env, fresh_sim, prices_topic,
-                                                            kafka_bootstrap):
+def test_every_fault_mode_is_survived_and_every_point_lands(name, ingest_env, fresh_sim, prices_topic, kafka_bootstrap):
     client = create_app().test_client()
     coin, from_ms, to_ms = "chainlink", today() - 250 * DAY, today() - 20 * DAY  # 3 calls
     fresh_sim.fault(endpoint="market_chart_range", **FAULTS[name])
@@ -163,11 +170,22 @@ def test_backfill_requests_are_merged_and_committed_after_ack(fresh_sim, kafka_b
     requests_topic = new_topic("backfill")
     base = today() - 50 * DAY
     asks = [
-        ("ripple", 0, 10, "portfolio-a"), ("ripple", 0, 10, "portfolio-b"), ("ripple", 5, 20, "portfolio-c"),
+        ("ripple", 0, 10, "portfolio-a"),
+        ("ripple", 0, 10, "portfolio-b"),
+        ("ripple", 5, 20, "portfolio-c"),
         ("stellar", 2, 4, "portfolio-a"),
     ]
-    reqs = [BackfillRequest(coin=c, vs_currency="usd", **{"from": base + a * DAY}, to=base + b * DAY,
-                            interval="hourly", requested_by=who) for c, a, b, who in asks]
+    reqs = [
+        BackfillRequest(
+            coin=c,
+            vs_currency="usd",
+            **{"from": base + a * DAY},
+            to=base + b * DAY,
+            interval="hourly",
+            requested_by=who,
+        )
+        for c, a, b, who in asks
+    ]
     assert EventProducer(kafka, "test").send_and_wait(requests_topic, reqs) == 4
 
     gecko = CoinGeckoSettings(base_url=fresh_sim.url + "/api/v3", rate_limit_per_minute=60000, timeout_s=2)

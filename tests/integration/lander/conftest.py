@@ -16,11 +16,10 @@ import pytest
 import requests
 import trino
 import trino.exceptions
-from confluent_kafka import Consumer, Producer
-
 from coinstream.runtime.lander import PriceLander, isolated_env, remove_isolated
 from coinstream_common.kafka import TopicSpec, ensure_topics
 from coinstream_common.settings import KafkaSettings
+from confluent_kafka import Consumer, Producer
 
 
 def free_port() -> int:
@@ -55,7 +54,10 @@ class IsolatedLander:
         (a millisecond window in which Trino fails the query instead of answering wrong)."""
         for attempt in (1, 2):
             conn = trino.dbapi.connect(
-                host=self.cfg.host, port=self.cfg.trino_port, user="coinstream-tests", catalog="hive",
+                host=self.cfg.host,
+                port=self.cfg.trino_port,
+                user="coinstream-tests",
+                catalog="hive",
                 schema=self.schema,
             )
             try:
@@ -79,12 +81,24 @@ class IsolatedLander:
         return resp.json()["FileStatuses"]["FileStatus"]
 
     def producer(self) -> Producer:
-        return Producer({"bootstrap.servers": self.cfg.kafka_bootstrap, "linger.ms": 20, "enable.idempotence": True,
-                         "compression.type": "lz4"})
+        return Producer(
+            {
+                "bootstrap.servers": self.cfg.kafka_bootstrap,
+                "linger.ms": 20,
+                "enable.idempotence": True,
+                "compression.type": "lz4",
+            }
+        )
 
     def consume_all(self, topic: str, expect_at_least: int = 0, timeout_s: float = 20.0) -> list:
-        consumer = Consumer({"bootstrap.servers": self.cfg.kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                             "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.cfg.kafka_bootstrap,
+                "group.id": f"t-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
         consumer.subscribe([topic])
         out, deadline, idle_until = [], time.monotonic() + timeout_s, None
         try:
@@ -101,7 +115,7 @@ class IsolatedLander:
 
     def metric(self, name: str) -> float | None:
         text = requests.get(self.component.metrics_url, timeout=3).text
-        m = re.search(rf"^{re.escape(name)}\s+(\S+)$", text, re.M)
+        m = re.search(rf"^{re.escape(name)}\s+(\S+)$", text, re.MULTILINE)
         return float(m.group(1)) if m else None
 
     def wait_until(self, check, timeout_s: float, what: str, every_s: float = 1.0):
@@ -126,7 +140,9 @@ def lander(kafka_bootstrap, hdfs_uri, trino_port, session_stack):
         "COINSTREAM_LANDER_COMPACT_MIN_FILES": "4",
     }
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
-    topics = [env[k] for k in ("COINSTREAM_TOPIC_PRICES", "COINSTREAM_TOPIC_PRICES_DLQ", "COINSTREAM_TOPIC_PRICES_LANDED")]
+    topics = [
+        env[k] for k in ("COINSTREAM_TOPIC_PRICES", "COINSTREAM_TOPIC_PRICES_DLQ", "COINSTREAM_TOPIC_PRICES_LANDED")
+    ]
     ensure_topics(kafka, [TopicSpec(topics[0], 6, {}), TopicSpec(topics[1], 1, {}), TopicSpec(topics[2], 1, {})])
     component = PriceLander(cfg, env=env, name=f"price-lander-{run}", spark_conf={"spark.ui.enabled": "false"})
     handle = IsolatedLander(component, env, cfg, run)
@@ -135,5 +151,3 @@ def lander(kafka_bootstrap, hdfs_uri, trino_port, session_stack):
         yield handle
     finally:
         remove_isolated(component, run)
-
-

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import pytest
 from coinstream_common.events import LandedNotification, PriceEvent
-
 from coinstream_lander.compact import COMPACTED_RE
 from coinstream_lander.publish import PART_RE
 
@@ -145,21 +144,28 @@ def test_compaction_of_a_finished_day_keeps_query_results_identical(lander):
     )
     all_events = []
     for w in range(waves):  # one batch, so one file, per wave: compaction can only start after the last
-        evs = [PriceEvent.observe(coin, "usd", day_start + (w * per_wave + i) * 60_000, float(i), "it")
-               for i in range(per_wave)]
+        evs = [
+            PriceEvent.observe(coin, "usd", day_start + (w * per_wave + i) * 60_000, float(i), "it")
+            for i in range(per_wave)
+        ]
         all_events += evs
         produce(lander, [e.to_json() for e in evs])
         lander.wait_until(lambda: counts(lander, [coin])[0] >= (w + 1) * per_wave, 60, f"wave {w}")
-    as_utc = lambda ms: datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)  # noqa: E731
-    expected = (len(all_events), len(all_events), sum(e.price for e in all_events),
-                as_utc(min(e.ts for e in all_events)), as_utc(max(e.ts for e in all_events)))
+    as_utc = lambda ms: datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+    expected = (
+        len(all_events),
+        len(all_events),
+        sum(e.price for e in all_events),
+        as_utc(min(e.ts for e in all_events)),
+        as_utc(max(e.ts for e in all_events)),
+    )
     (before,) = lander.query(sql, [coin])  # prices are integers: sums are exact in any order
     assert tuple(before[:5]) == expected
 
     def compacted():
         # the day's files first, then the figures: compaction swaps files once, so figures read
         # after the one compacted file is seen are the compacted day's
-        paths = [r[0] for r in lander.query('SELECT DISTINCT "$path" FROM coin_prices WHERE day = DATE \'2025-06-01\'')]
+        paths = [r[0] for r in lander.query("SELECT DISTINCT \"$path\" FROM coin_prices WHERE day = DATE '2025-06-01'")]
         if len(paths) != 1 or not COMPACTED_RE.match(paths[0].rsplit("/", 1)[1]):
             return None
         (row,) = lander.query(sql, [coin])

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-
 from coinstream.runtime.prometheus import ScrapeTarget, scrape_targets
 
 SCRAPE_WAIT_S = 30.0
@@ -102,7 +101,7 @@ class Traffic:
         from coinstream_common.settings import ApiSettings
 
         self.http.headers["X-API-Key"] = ApiSettings().api_keys.split(",")[0]
-        now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
         self.window = {"from": _iso(now - timedelta(hours=2)), "to": _iso(now)}
 
     def url(self, port: int, path: str) -> str:
@@ -116,18 +115,34 @@ class Traffic:
             return None
 
     def run(self) -> None:
-        ports = {"api": self.cfg.api_port, "ingest": self.cfg.ingest_port, "query": self.cfg.query_port,
-                 "coingecko-sim": self.cfg.sim_port}
+        ports = {
+            "api": self.cfg.api_port,
+            "ingest": self.cfg.ingest_port,
+            "query": self.cfg.query_port,
+            "coingecko-sim": self.cfg.sim_port,
+        }
         for job, port in ports.items():
             if job in self.running:
                 for path in ("/healthz", "/readyz", "/openapi.json", "/no-such-path"):
                     self.call("GET", port, path)
         if "coingecko-sim" in self.running:
             self.call("GET", self.cfg.sim_port, "/api/v3/ping")
-            self.call("GET", self.cfg.sim_port, "/api/v3/simple/price", params={"ids": "bitcoin", "vs_currencies": "usd"})
+            self.call(
+                "GET", self.cfg.sim_port, "/api/v3/simple/price", params={"ids": "bitcoin", "vs_currencies": "usd"}
+            )
         if "ingest" in self.running:
-            self.call("POST", self.cfg.ingest_port, "/v1/fetch/prices", json={"coins": ["bitcoin", "ethereum"], "vs_currency": "usd"})
-            self.call("POST", self.cfg.ingest_port, "/v1/fetch/history", json={"coin": "bitcoin", "vs_currency": "usd", **self.window})
+            self.call(
+                "POST",
+                self.cfg.ingest_port,
+                "/v1/fetch/prices",
+                json={"coins": ["bitcoin", "ethereum"], "vs_currency": "usd"},
+            )
+            self.call(
+                "POST",
+                self.cfg.ingest_port,
+                "/v1/fetch/history",
+                json={"coin": "bitcoin", "vs_currency": "usd", **self.window},
+            )
         if "query" in self.running:
             params = {"vs_currency": "usd", "interval": "5m", **self.window}
             self.call("GET", self.cfg.query_port, "/v1/prices/bitcoin", params=params)
@@ -149,7 +164,9 @@ class Traffic:
         pid = resp.json().get("id")
         self.call("GET", self.cfg.api_port, f"/v1/portfolios/{pid}")
         try:  # hold a stream open across a scrape, so the open-streams gauge moves
-            with self.http.get(self.url(self.cfg.api_port, f"/v1/portfolios/{pid}/stream"), stream=True, timeout=15) as s:
+            with self.http.get(
+                self.url(self.cfg.api_port, f"/v1/portfolios/{pid}/stream"), stream=True, timeout=15
+            ) as s:
                 deadline = time.monotonic() + 6
                 for _ in s.iter_lines():
                     if time.monotonic() > deadline:
@@ -159,9 +176,8 @@ class Traffic:
 
     def invalid_records(self) -> None:
         """One malformed record each where the lander and the backfill worker read: their error metrics move."""
-        from confluent_kafka import Producer
-
         from coinstream_common.settings import TopicSettings
+        from confluent_kafka import Producer
 
         topics = TopicSettings()
         producer = Producer({"bootstrap.servers": self.cfg.kafka_bootstrap, "client.id": "observability-test"})
@@ -179,8 +195,13 @@ class Traffic:
         else:
             self.notes.append("the sim never answered 429 to 400 pings: no rate limit to observe")
             return
-        self.call("POST", self.cfg.ingest_port, "/v1/fetch/prices", json={"coins": ["solana"], "vs_currency": "usd"},
-                  timeout=10)
+        self.call(
+            "POST",
+            self.cfg.ingest_port,
+            "/v1/fetch/prices",
+            json={"coins": ["solana"], "vs_currency": "usd"},
+            timeout=10,
+        )
 
 
 def _wait_for_scrapes(url: str, since: float, timeout_s: float) -> None:

@@ -6,7 +6,6 @@ the failure (with its reason) rather than skipped.
 
 import pytest
 import requests
-
 from coinstream.runtime.prometheus import concrete, dashboard_queries, rule_files, rule_queries, selectors
 
 pytestmark = pytest.mark.integration
@@ -42,11 +41,16 @@ def test_every_metric_the_dashboards_use_has_data(observed):
     assert used
 
     def missing() -> list[str]:
-        return [f"{sel}  (in {', '.join(sorted(boards))})" for sel, boards in sorted(used.items())
-                if not observed.query(f"count({sel})")["result"]]
+        return [
+            f"{sel}  (in {', '.join(sorted(boards))})"
+            for sel, boards in sorted(used.items())
+            if not observed.query(f"count({sel})")["result"]
+        ]
 
     problems = observed.poll(missing, timeout_s=DATA_WAIT_S)
-    assert not problems, f"{len(problems)} of {len(used)} dashboard metrics have no data:\n" + "\n".join(problems) + observed.context()
+    assert not problems, (
+        f"{len(problems)} of {len(used)} dashboard metrics have no data:\n" + "\n".join(problems) + observed.context()
+    )
 
 
 def test_every_dashboard_and_rule_expression_executes(observed):
@@ -67,8 +71,11 @@ def test_the_rules_are_loaded_and_evaluate_without_error(observed):
         groups = requests.get(f"{observed.url}/api/v1/rules", timeout=10).json()["data"]["groups"]
         loaded = {r["name"]: r for g in groups for r in g["rules"]}
         problems = [f"{name}: not loaded" for name in sorted(expected - set(loaded))]
-        problems += [f"{name}: {r['health']} {r.get('lastError', '')}" for name, r in loaded.items()
-                     if name in expected and r["health"] != "ok"]
+        problems += [
+            f"{name}: {r['health']} {r.get('lastError', '')}"
+            for name, r in loaded.items()
+            if name in expected and r["health"] != "ok"
+        ]
         return problems
 
     problems = observed.poll(unhealthy, timeout_s=20, interval_s=2)

@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 import trino.dbapi
-
 from coinstream_common import tables
 from coinstream_common.settings import QuerySettings, ServiceSettings, TrinoSettings
 from coinstream_query.app import create_app
@@ -32,23 +31,34 @@ def _naive_utc(ms: int) -> datetime:
 
 def parquet_bytes(rows: list) -> bytes:
     """A Parquet file of ``Row``s (test module) with the table's columns; the partition column lives in the path."""
-    schema = pa.schema([
-        ("coin_id", pa.string()), ("vs_currency", pa.string()), ("ts", pa.timestamp("ms")),
-        ("price", pa.float64()), ("market_cap", pa.float64()), ("total_volume", pa.float64()),
-        ("source", pa.string()), ("event_id", pa.string()), ("ingested_at", pa.timestamp("ms")),
-    ])
+    schema = pa.schema(
+        [
+            ("coin_id", pa.string()),
+            ("vs_currency", pa.string()),
+            ("ts", pa.timestamp("ms")),
+            ("price", pa.float64()),
+            ("market_cap", pa.float64()),
+            ("total_volume", pa.float64()),
+            ("source", pa.string()),
+            ("event_id", pa.string()),
+            ("ingested_at", pa.timestamp("ms")),
+        ]
+    )
     assert [f.name for f in schema] == [c.name for c in tables.PRICE_COLUMNS]
-    table = pa.table({
-        "coin_id": [r.coin_id for r in rows],
-        "vs_currency": [r.vs_currency for r in rows],
-        "ts": [_naive_utc(r.ts_ms) for r in rows],
-        "price": [r.price for r in rows],
-        "market_cap": [r.market_cap for r in rows],
-        "total_volume": [r.total_volume for r in rows],
-        "source": [r.source for r in rows],
-        "event_id": [r.event() for r in rows],
-        "ingested_at": [None if r.ingested_ms is None else _naive_utc(r.ingested_ms) for r in rows],
-    }, schema=schema)
+    table = pa.table(
+        {
+            "coin_id": [r.coin_id for r in rows],
+            "vs_currency": [r.vs_currency for r in rows],
+            "ts": [_naive_utc(r.ts_ms) for r in rows],
+            "price": [r.price for r in rows],
+            "market_cap": [r.market_cap for r in rows],
+            "total_volume": [r.total_volume for r in rows],
+            "source": [r.source for r in rows],
+            "event_id": [r.event() for r in rows],
+            "ingested_at": [None if r.ingested_ms is None else _naive_utc(r.ingested_ms) for r in rows],
+        },
+        schema=schema,
+    )
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()
@@ -61,11 +71,13 @@ class WebHdfs:
 
     def put(self, path: str, data: bytes) -> None:
         url = f"{self.base}{path}"
-        resp = requests.put(url, params={"op": "CREATE", "overwrite": "true", "user.name": self.user},
-                            allow_redirects=False, timeout=30)
+        resp = requests.put(
+            url, params={"op": "CREATE", "overwrite": "true", "user.name": self.user}, allow_redirects=False, timeout=30
+        )
         assert resp.status_code == 307, resp.text
-        resp = requests.put(resp.headers["Location"], data=data, timeout=60,
-                            headers={"Content-Type": "application/octet-stream"})
+        resp = requests.put(
+            resp.headers["Location"], data=data, timeout=60, headers={"Content-Type": "application/octet-stream"}
+        )
         assert resp.status_code == 201, resp.text
 
     def delete(self, path: str) -> None:
@@ -80,8 +92,16 @@ def trino_settings(trino_port) -> TrinoSettings:
 @pytest.fixture(scope="session")
 def trino_conn(trino_settings):
     s = trino_settings
-    return trino.dbapi.connect(host=s.host, port=s.port, user=s.user, catalog=s.catalog, schema=s.schema_,
-                               request_timeout=60, legacy_prepared_statements=False, timezone="UTC")
+    return trino.dbapi.connect(
+        host=s.host,
+        port=s.port,
+        user=s.user,
+        catalog=s.catalog,
+        schema=s.schema_,
+        request_timeout=60,
+        legacy_prepared_statements=False,
+        timezone="UTC",
+    )
 
 
 def run(conn, sql: str, params=None):

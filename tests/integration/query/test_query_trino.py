@@ -7,7 +7,6 @@ import random
 from dataclasses import dataclass
 
 import pytest
-
 from coinstream_common.timeutil import INTERVAL_MS, grid, parse_instant, to_iso
 from coinstream_query import valuation
 from coinstream_query.sql import Holding
@@ -43,20 +42,23 @@ def ms(text: str) -> int:
 def test_series_last_observation_per_bucket_across_days(land, coin_ids, query_client):
     (coin, other) = coin_ids(2)
     t0 = ms("2021-03-01T22:00:00Z")
-    land([
-        Row(coin, t0 + 10 * M, 1.0),
-        Row(coin, t0 + 50 * M, 2.0, market_cap=5e9, total_volume=7e7),
-        Row(coin, t0 + H, 3.0),
-        Row(coin, t0 + H, 3.0),                      # the same event landed twice
-        Row(coin, t0 + 3 * H + H - 1, 4.0),           # last ms of the 01:00 bucket, next day
-        Row(coin, t0 + 2 * H + 5 * M, 9.0, vs_currency="eur"),
-        Row(coin, t0 + 5 * H + 30 * M, 5.0),          # inside the last bucket (03:00), after `to`
-        Row(coin, t0 + 6 * H, 6.0),                   # beyond the last bucket
-        Row(other, t0 + 2 * H, 100.0),
-        Row(coin, t0 - 1, 0.5),                       # before the range
-    ])
-    resp = query_client.get(f"/v1/prices/{coin}", query_string={
-        "from": to_iso(t0), "to": to_iso(t0 + 5 * H), "interval": "hourly"})
+    land(
+        [
+            Row(coin, t0 + 10 * M, 1.0),
+            Row(coin, t0 + 50 * M, 2.0, market_cap=5e9, total_volume=7e7),
+            Row(coin, t0 + H, 3.0),
+            Row(coin, t0 + H, 3.0),  # the same event landed twice
+            Row(coin, t0 + 3 * H + H - 1, 4.0),  # last ms of the 01:00 bucket, next day
+            Row(coin, t0 + 2 * H + 5 * M, 9.0, vs_currency="eur"),
+            Row(coin, t0 + 5 * H + 30 * M, 5.0),  # inside the last bucket (03:00), after `to`
+            Row(coin, t0 + 6 * H, 6.0),  # beyond the last bucket
+            Row(other, t0 + 2 * H, 100.0),
+            Row(coin, t0 - 1, 0.5),  # before the range
+        ]
+    )
+    resp = query_client.get(
+        f"/v1/prices/{coin}", query_string={"from": to_iso(t0), "to": to_iso(t0 + 5 * H), "interval": "hourly"}
+    )
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert (body["coin"], body["vs_currency"], body["interval"]) == (coin, "usd", "hourly")
@@ -69,13 +71,18 @@ def test_series_last_observation_per_bucket_across_days(land, coin_ids, query_cl
     assert (body["points"][0]["market_cap"], body["points"][0]["total_volume"]) == (5e9, 7e7)
     assert body["points"][1]["market_cap"] is None
 
-    daily = query_client.get(f"/v1/prices/{coin}", query_string={
-        "from": "2021-03-01", "to": "2021-03-02", "interval": "daily"}).get_json()
+    daily = query_client.get(
+        f"/v1/prices/{coin}", query_string={"from": "2021-03-01", "to": "2021-03-02", "interval": "daily"}
+    ).get_json()
     assert [(p["ts"], p["price"]) for p in daily["points"]] == [
-        ("2021-03-01T00:00:00Z", 3.0), ("2021-03-02T00:00:00Z", 6.0)]
+        ("2021-03-01T00:00:00Z", 3.0),
+        ("2021-03-02T00:00:00Z", 6.0),
+    ]
 
-    eur = query_client.get(f"/v1/prices/{coin}", query_string={
-        "from": to_iso(t0), "to": to_iso(t0 + 5 * H), "interval": "5m", "vs_currency": "eur"}).get_json()
+    eur = query_client.get(
+        f"/v1/prices/{coin}",
+        query_string={"from": to_iso(t0), "to": to_iso(t0 + 5 * H), "interval": "5m", "vs_currency": "eur"},
+    ).get_json()
     assert [(p["ts"], p["price"]) for p in eur["points"]] == [("2021-03-02T00:05:00Z", 9.0)]
 
 
@@ -83,26 +90,35 @@ def test_coverage_reports_holes_as_merged_ranges(land, coin_ids, query_client):
     a, b, c = coin_ids(3)
     t0 = ms("2021-03-10T20:00:00Z")
     present_a = [0, 1, 4, 5, 6, 9]  # hours of the 10-hour grid holding data
-    land([Row(a, t0 + h * H + 17 * M, 1.0 + h) for h in present_a]
-         + [Row(a, t0 + 4 * H + 59 * M, 2.0), Row(a, t0 - M, 1.0), Row(a, t0 + 10 * H, 1.0)]
-         + [Row(c, t0 + h * H, 3.0) for h in range(10)])
-    resp = query_client.get("/v1/coverage", query_string={
-        "coins": f"{a},{b},{c}", "from": to_iso(t0), "to": to_iso(t0 + 9 * H), "interval": "hourly"})
+    land(
+        [Row(a, t0 + h * H + 17 * M, 1.0 + h) for h in present_a]
+        + [Row(a, t0 + 4 * H + 59 * M, 2.0), Row(a, t0 - M, 1.0), Row(a, t0 + 10 * H, 1.0)]
+        + [Row(c, t0 + h * H, 3.0) for h in range(10)]
+    )
+    resp = query_client.get(
+        "/v1/coverage",
+        query_string={"coins": f"{a},{b},{c}", "from": to_iso(t0), "to": to_iso(t0 + 9 * H), "interval": "hourly"},
+    )
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
-    iso = lambda h: to_iso(t0 + h * H)  # noqa: E731
-    assert body["coins"][a] == {"expected": 10, "present": 6, "missing": [
-        {"from": iso(2), "to": iso(4)}, {"from": iso(7), "to": iso(9)}]}
+    iso = lambda h: to_iso(t0 + h * H)
+    assert body["coins"][a] == {
+        "expected": 10,
+        "present": 6,
+        "missing": [{"from": iso(2), "to": iso(4)}, {"from": iso(7), "to": iso(9)}],
+    }
     assert body["coins"][b] == {"expected": 10, "present": 0, "missing": [{"from": iso(0), "to": iso(10)}]}
     assert body["coins"][c] == {"expected": 10, "present": 10, "missing": []}
     assert (body["expected"], body["present"]) == (30, 16)
     assert body["fraction"] == pytest.approx(16 / 30)
 
-    daily = query_client.get("/v1/coverage", query_string={
-        "coins": a, "from": "2021-03-09", "to": "2021-03-12"}).get_json()
+    daily = query_client.get(
+        "/v1/coverage", query_string={"coins": a, "from": "2021-03-09", "to": "2021-03-12"}
+    ).get_json()
     assert daily["coins"][a]["missing"] == [
         {"from": "2021-03-09T00:00:00Z", "to": "2021-03-10T00:00:00Z"},
-        {"from": "2021-03-12T00:00:00Z", "to": "2021-03-13T00:00:00Z"}]
+        {"from": "2021-03-12T00:00:00Z", "to": "2021-03-13T00:00:00Z"},
+    ]
 
 
 def random_history(rng: random.Random, coins: list[str], start: int, end: int) -> list[Row]:
@@ -143,7 +159,10 @@ def assert_same(body: dict, reference: list, step: int) -> None:
         for coin, cell in want.cells.items():
             g = got["holdings"][coin]
             assert (g["status"], g["price"], g["price_ts"]) == (
-                cell.status, cell.price, None if cell.price_ts is None else to_iso(cell.price_ts)), (got["ts"], coin)
+                cell.status,
+                cell.price,
+                None if cell.price_ts is None else to_iso(cell.price_ts),
+            ), (got["ts"], coin)
             assert math.isclose(g["amount"], cell.amount, rel_tol=1e-12)
             if cell.value is None:
                 assert g["value"] is None
@@ -151,28 +170,37 @@ def assert_same(body: dict, reference: list, step: int) -> None:
                 assert math.isclose(g["value"], cell.value, rel_tol=1e-9, abs_tol=1e-12)
     cov = valuation.coverage(reference, step)
     assert body["coverage"] == {
-        "expected": cov.expected, "present": cov.present, "fraction": cov.fraction,
-        "missing": [{"coin": c, "from": to_iso(f), "to": to_iso(t)} for c, f, t in cov.missing]}
+        "expected": cov.expected,
+        "present": cov.present,
+        "fraction": cov.fraction,
+        "missing": [{"coin": c, "from": to_iso(f), "to": to_iso(t)} for c, f, t in cov.missing],
+    }
 
 
 ALL = {"observed", "carried", "missing"}
 
 
-@pytest.mark.parametrize("interval, staleness_s, statuses", [
-    ("hourly", None, ALL),
-    ("hourly", 0, {"observed", "missing"}),  # nothing is carried with no staleness allowed
-    ("5m", 7200, ALL),
-    ("daily", 3 * 3600, {"observed", "missing"}),  # a bound under one interval carries nothing
-    ("daily", None, ALL),
-])
+@pytest.mark.parametrize(
+    "interval, staleness_s, statuses",
+    [
+        ("hourly", None, ALL),
+        ("hourly", 0, {"observed", "missing"}),  # nothing is carried with no staleness allowed
+        ("5m", 7200, ALL),
+        ("daily", 3 * 3600, {"observed", "missing"}),  # a bound under one interval carries nothing
+        ("daily", None, ALL),
+    ],
+)
 def test_valuation_sql_equals_reference(land, coin_ids, query_client, interval, staleness_s, statuses):
     rng = random.Random(f"{interval}-{staleness_s}")
     c1, c2, c3 = coin_ids(3)
     start, end = ms("2021-04-01T00:00:00Z"), ms("2021-04-08T00:00:00Z")
-    rows = [r for r in random_history(rng, [c1, c2, c3], start, end)
-            # Holes: 36 h without c1 (carried at a daily point), 50 h without c3 (missing at one).
-            if not (r.coin_id == c1 and start + 2 * D - 6 * H <= r.ts_ms < start + 3 * D + 6 * H)
-            and not (r.coin_id == c3 and start + 4 * D - H <= r.ts_ms < start + 6 * D + H)]
+    rows = [
+        r
+        for r in random_history(rng, [c1, c2, c3], start, end)
+        # Holes: 36 h without c1 (carried at a daily point), 50 h without c3 (missing at one).
+        if not (r.coin_id == c1 and start + 2 * D - 6 * H <= r.ts_ms < start + 3 * D + 6 * H)
+        and not (r.coin_id == c3 and start + 4 * D - H <= r.ts_ms < start + 6 * D + H)
+    ]
     land(rows)
     holdings = [
         {"coin": c1, "amount": 1.5},
@@ -180,8 +208,14 @@ def test_valuation_sql_equals_reference(land, coin_ids, query_client, interval, 
         {"coin": c2, "amount": 0.125, "acquired_at": to_iso(start - D)},
         {"coin": c3, "amount": 3.0, "acquired_at": to_iso(start + 3 * D)},  # exactly a grid point
     ]
-    request = {"holdings": holdings, "vs_currency": "usd", "from": to_iso(start - 7), "to": to_iso(end),
-               "interval": interval, "staleness_s": staleness_s}
+    request = {
+        "holdings": holdings,
+        "vs_currency": "usd",
+        "from": to_iso(start - 7),
+        "to": to_iso(end),
+        "interval": interval,
+        "staleness_s": staleness_s,
+    }
     resp = query_client.post("/v1/valuation", json=request)
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
@@ -189,8 +223,10 @@ def test_valuation_sql_equals_reference(land, coin_ids, query_client, interval, 
     step = INTERVAL_MS[interval]
     stale = staleness_s * 1000 if staleness_s is not None else 2 * step
     assert body["staleness_s"] == stale // 1000
-    lots = [Holding(h["coin"], h["amount"], parse_instant(h["acquired_at"]) if "acquired_at" in h else None)
-            for h in holdings]
+    lots = [
+        Holding(h["coin"], h["amount"], parse_instant(h["acquired_at"]) if "acquired_at" in h else None)
+        for h in holdings
+    ]
     reference = valuate(lots, observations(rows), grid(start - 7, end, interval), step, stale)
     assert_same(body, reference, step)
     # The case is not degenerate: the statuses this configuration can produce all occur.
@@ -203,8 +239,13 @@ def test_valuation_with_a_coin_without_data_and_a_grid_beyond_one_sequence(land,
     end = start + 36 * D  # 10369 five-minute points: more than one sequence() may hold
     rows = [Row(c1, start + i * D + 3 * M, 100.0 + i) for i in range(-1, 37)]
     land(rows)
-    request = {"holdings": [{"coin": c1, "amount": 2.0}, {"coin": empty, "amount": 1.0, "acquired_at": to_iso(end)}],
-               "from": to_iso(start), "to": to_iso(end), "interval": "5m", "staleness_s": 3600}
+    request = {
+        "holdings": [{"coin": c1, "amount": 2.0}, {"coin": empty, "amount": 1.0, "acquired_at": to_iso(end)}],
+        "from": to_iso(start),
+        "to": to_iso(end),
+        "interval": "5m",
+        "staleness_s": 3600,
+    }
     body = query_client.post("/v1/valuation", json=request).get_json()
     points = grid(start, end, "5m")
     assert len(points) == 10369 and len(body["points"]) == len(points)
@@ -223,7 +264,9 @@ def test_gateway_times_out_as_unavailable(trino_settings):
     gw = TrinoGateway(trino_settings, QuerySettings(query_timeout_s=1))
     heavy = Statement(
         "SELECT count_if(a * b * c % 7 = 3) FROM UNNEST(sequence(1, 3000)) AS x (a) "
-        "CROSS JOIN UNNEST(sequence(1, 3000)) AS y (b) CROSS JOIN UNNEST(sequence(1, 3000)) AS z (c)", ())
+        "CROSS JOIN UNNEST(sequence(1, 3000)) AS y (b) CROSS JOIN UNNEST(sequence(1, 3000)) AS z (c)",
+        (),
+    )
     with pytest.raises(TrinoUnavailable, match="exceeded_time_limit"):
         gw.fetch(heavy, "test")
     assert gw.fetch(Statement("SELECT ?", (41,)), "test") == [(41,)]

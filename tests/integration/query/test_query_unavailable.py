@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-
 from coinstream_common.settings import QuerySettings, ServiceSettings, TrinoSettings
 from coinstream_query.app import create_app
 

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from coinstream.runtime.hdfs import WebHdfs
 from coinstream.runtime.trino import Trino, run_query, warehouse_uri
 from coinstream_common import tables
@@ -92,9 +91,15 @@ def test_parquet_on_hdfs_reads_back_exactly_through_trino(cfg, hdfs, query):
     base_ms = 1_000_000_000_123  # 2001-09-09T01:46:40.123Z
     rows = [
         {
-            "coin_id": coin, "vs_currency": "usd", "ts": _ts(base_ms + i * 3_600_000).replace(tzinfo=UTC),
-            "price": 40000.5 + i, "market_cap": None if i == 1 else 7.5e11 + i, "total_volume": 1.25e10 * (i + 1),
-            "source": "test", "event_id": f"{coin}-{i}", "ingested_at": _ts(base_ms + 999).replace(tzinfo=UTC),
+            "coin_id": coin,
+            "vs_currency": "usd",
+            "ts": _ts(base_ms + i * 3_600_000).replace(tzinfo=UTC),
+            "price": 40000.5 + i,
+            "market_cap": None if i == 1 else 7.5e11 + i,
+            "total_volume": 1.25e10 * (i + 1),
+            "source": "test",
+            "event_id": f"{coin}-{i}",
+            "ingested_at": _ts(base_ms + 999).replace(tzinfo=UTC),
         }
         for i in range(4)
     ]
@@ -111,8 +116,16 @@ def test_parquet_on_hdfs_reads_back_exactly_through_trino(cfg, hdfs, query):
         )
         expected = [
             [
-                coin, "usd", _ts(base_ms + i * 3_600_000), 40000.5 + i, None if i == 1 else 7.5e11 + i,
-                1.25e10 * (i + 1), "test", f"{coin}-{i}", _ts(base_ms + 999), datetime(2001, 9, 9).date(),
+                coin,
+                "usd",
+                _ts(base_ms + i * 3_600_000),
+                40000.5 + i,
+                None if i == 1 else 7.5e11 + i,
+                1.25e10 * (i + 1),
+                "test",
+                f"{coin}-{i}",
+                _ts(base_ms + 999),
+                datetime(2001, 9, 9).date(),
             ]
             for i in range(4)
         ]
@@ -133,9 +146,7 @@ def test_parquet_on_hdfs_reads_back_exactly_through_trino(cfg, hdfs, query):
                 f"CALL {s.catalog}.system.unregister_partition('{s.schema_}', '{tables.PRICE_TABLE}', "
                 f"ARRAY['day'], ARRAY['{DAY}'])"
             )
-    assert query(
-        f"SELECT count(*) FROM {s.catalog}.{s.schema_}.{tables.PRICE_TABLE} WHERE coin_id = '{coin}'"
-    ) == [[0]]
+    assert query(f"SELECT count(*) FROM {s.catalog}.{s.schema_}.{tables.PRICE_TABLE} WHERE coin_id = '{coin}'") == [[0]]
 
 
 def test_schema_and_table_set_up_is_idempotent(cfg, query):

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-_spec = importlib.util.spec_from_file_location(
-    "security_servers", Path(__file__).parents[1] / "fuzz" / "servers.py")
+_spec = importlib.util.spec_from_file_location("security_servers", Path(__file__).parents[1] / "fuzz" / "servers.py")
 servers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(servers)
 

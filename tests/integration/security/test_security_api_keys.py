@@ -28,11 +28,17 @@ def api(secure_stack):
     """The api's URL, a valid portfolio body, and the id of a complete portfolio owned by the first key."""
     start = (int(time.time() * 1000) // DAY - 20) * DAY
     secure_stack.land("bitcoin", start, 11)
-    body = {"holdings": [{"coin": "bitcoin", "amount": 1}], "vs_currency": "usd",
-            "from": _iso(start), "to": _iso(start + 10 * DAY), "interval": "daily"}
+    body = {
+        "holdings": [{"coin": "bitcoin", "amount": 1}],
+        "vs_currency": "usd",
+        "from": _iso(start),
+        "to": _iso(start + 10 * DAY),
+        "interval": "daily",
+    }
     base = secure_stack.url("api")
-    created = requests.post(base + "/v1/portfolios", json=body, headers={"X-API-Key": secure_stack.api_keys[0]},
-                            timeout=30)
+    created = requests.post(
+        base + "/v1/portfolios", json=body, headers={"X-API-Key": secure_stack.api_keys[0]}, timeout=30
+    )
     assert created.status_code == 201, created.text[:300]
     return {"base": base, "body": body, "id": created.json()["id"]}
 
@@ -80,10 +86,14 @@ def test_every_documented_operation_needs_a_valid_key(secure_stack, api):
         for what, (headers, code) in wrong.items():
             _assert_401(_send(api, method, path, headers), code, f"{method} {path} with {what}")
         # a key in the URL would end up in access logs: it is not accepted
-        _assert_401(_send(api, method, path, {}, params={"api_key": key}), "unauthenticated", f"{method} {path} ?api_key")
+        _assert_401(
+            _send(api, method, path, {}, params={"api_key": key}), "unauthenticated", f"{method} {path} ?api_key"
+        )
         for headers in ({"X-API-Key": key}, {"Authorization": f"Bearer {key}"}):
             resp = _send(api, method, path, headers)
-            assert resp.status_code in (200, 201, 202), f"{method} {path} with the key: {resp.status_code} {resp.text[:200]}"
+            assert resp.status_code in (200, 201, 202), (
+                f"{method} {path} with the key: {resp.status_code} {resp.text[:200]}"
+            )
 
 
 def test_another_valid_key_does_not_see_the_portfolio(secure_stack, api):
@@ -92,12 +102,19 @@ def test_another_valid_key_does_not_see_the_portfolio(secure_stack, api):
     assert owned, "no documented operation on one portfolio"
     for method, path in owned:
         resp = _send(api, method, path, other)
-        assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found", f"{method} {path}: {resp.text[:200]}"
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found", (
+            f"{method} {path}: {resp.text[:200]}"
+        )
 
 
 def test_undocumented_paths_and_methods_need_a_key_too(api):
-    for method, path in (("GET", "/v1/portfolios"), ("DELETE", f"/v1/portfolios/{api['id']}"), ("GET", "/v1/admin"),
-                         ("GET", "/"), ("PUT", "/v1/portfolios")):
+    for method, path in (
+        ("GET", "/v1/portfolios"),
+        ("DELETE", f"/v1/portfolios/{api['id']}"),
+        ("GET", "/v1/admin"),
+        ("GET", "/"),
+        ("PUT", "/v1/portfolios"),
+    ):
         _assert_401(requests.request(method, api["base"] + path, timeout=10), "unauthenticated", f"{method} {path}")
 
 

@@ -36,7 +36,7 @@ def _body_operations(secure_stack, service: str) -> list[tuple[str, str]]:
 
 def _chunks(data: bytes, size: int = 1000):
     for i in range(0, len(data), size):
-        yield data[i:i + size]
+        yield data[i : i + size]
 
 
 def _headers(secure_stack, service: str) -> dict[str, str]:
@@ -77,8 +77,11 @@ def test_chunked_bodies_over_the_limit_get_413_json(secure_stack, service):
     base = secure_stack.url(service)
     for method, path in _body_operations(secure_stack, service):
         big = _json_of_size(20 * limit)
-        _assert_413(requests.request(method, base + path, data=_chunks(big), headers=headers, timeout=30), limit,
-                    f"{service} {method} {path} (chunked)")
+        _assert_413(
+            requests.request(method, base + path, data=_chunks(big), headers=headers, timeout=30),
+            limit,
+            f"{service} {method} {path} (chunked)",
+        )
 
 
 def test_a_chunked_body_over_the_limit_is_not_processed(secure_stack):
@@ -88,9 +91,15 @@ def test_a_chunked_body_over_the_limit_is_not_processed(secure_stack):
     coinstream_common.web's own check the first bytes would parse and be served.
     """
     limit = secure_stack.max_body_bytes
-    valid = (b'{"holdings": [{"coin": "bitcoin", "amount": 1}], "from": "2026-11-01T00:00:00Z", '
-             b'"to": "2026-11-03T00:00:00Z"}')
+    valid = (
+        b'{"holdings": [{"coin": "bitcoin", "amount": 1}], "from": "2026-11-01T00:00:00Z", '
+        b'"to": "2026-11-03T00:00:00Z"}'
+    )
     padded = valid + b" " * (5 * limit)
-    resp = requests.post(secure_stack.url("query") + "/v1/valuation", data=_chunks(padded),
-                         headers={"Content-Type": "application/json"}, timeout=60)
+    resp = requests.post(
+        secure_stack.url("query") + "/v1/valuation",
+        data=_chunks(padded),
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
     assert resp.status_code == 413, f"{resp.status_code}: {resp.text[:200]}"

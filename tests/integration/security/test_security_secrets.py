@@ -30,18 +30,31 @@ def _api_traffic(stack) -> None:
     start = (int(time.time() * 1000) // DAY - 30) * DAY
     stack.land("ethereum", start, 5)
     key1, key2 = stack.api_keys
-    body = {"holdings": [{"coin": "ethereum", "amount": 2}], "vs_currency": "usd",
-            "from": _iso(start), "to": _iso(start + 4 * DAY), "interval": "daily"}
+    body = {
+        "holdings": [{"coin": "ethereum", "amount": 2}],
+        "vs_currency": "usd",
+        "from": _iso(start),
+        "to": _iso(start + 4 * DAY),
+        "interval": "daily",
+    }
     created = requests.post(base + "/v1/portfolios", json=body, headers={"X-API-Key": key1}, timeout=30)
     assert created.status_code == 201, created.text[:300]
     pid = created.json()["id"]
     pending = dict(body, to=_iso(start + 9 * DAY))  # days without prices: a backfill request is published
-    assert requests.post(base + "/v1/portfolios", json=pending, headers={"Authorization": f"Bearer {key2}"},
-                         timeout=30).status_code == 202
+    assert (
+        requests.post(
+            base + "/v1/portfolios", json=pending, headers={"Authorization": f"Bearer {key2}"}, timeout=30
+        ).status_code
+        == 202
+    )
     for suffix in ("", "/stream", "/chart.svg", "/chart.png"):
         assert requests.get(f"{base}/v1/portfolios/{pid}{suffix}", headers={"X-API-Key": key1}, timeout=30).ok
-        assert requests.get(f"{base}/v1/portfolios/{pid}{suffix}", headers={"Authorization": f"Bearer {key2}"},
-                            timeout=30).status_code == 404
+        assert (
+            requests.get(
+                f"{base}/v1/portfolios/{pid}{suffix}", headers={"Authorization": f"Bearer {key2}"}, timeout=30
+            ).status_code
+            == 404
+        )
     for headers in ({"X-API-Key": key1 + "-wrong"}, {"Authorization": f"Bearer {key2[:-2]}"}, {}):
         assert requests.get(f"{base}/v1/portfolios/{pid}", headers=headers, timeout=30).status_code == 401
     bad = requests.post(base + "/v1/portfolios", json={"holdings": []}, headers={"X-API-Key": key1}, timeout=30)
@@ -51,14 +64,21 @@ def _api_traffic(stack) -> None:
 def _ingest_traffic(stack) -> None:
     base, sim = stack.url("ingest"), stack.url("coingecko-sim")
     now = int(time.time() * 1000)
-    assert requests.post(base + "/v1/fetch/prices", json={"coins": ["bitcoin", "ethereum"]}, timeout=60).status_code == 202
+    assert (
+        requests.post(base + "/v1/fetch/prices", json={"coins": ["bitcoin", "ethereum"]}, timeout=60).status_code == 202
+    )
     history = {"coin": "bitcoin", "from": _iso(now - 3 * DAY), "to": _iso(now - DAY), "interval": "hourly"}
     assert requests.post(base + "/v1/fetch/history", json=history, timeout=60).status_code == 202
-    assert requests.post(base + "/v1/fetch/prices", json={"coins": ["no-such-coin-zz"]}, timeout=60).status_code in (202, 404)
+    assert requests.post(base + "/v1/fetch/prices", json={"coins": ["no-such-coin-zz"]}, timeout=60).status_code in (
+        202,
+        404,
+    )
     # error paths, where a client library's exception text could carry request headers
-    for fault in ({"endpoint": "*", "error_rate": 1.0, "error_status": 503},
-                  {"endpoint": "*", "malformed": True},
-                  {"endpoint": "*", "rate_limit_storm": True, "retry_after_s": 0}):
+    for fault in (
+        {"endpoint": "*", "error_rate": 1.0, "error_status": 503},
+        {"endpoint": "*", "malformed": True},
+        {"endpoint": "*", "rate_limit_storm": True, "retry_after_s": 0},
+    ):
         assert requests.post(sim + "/__sim/faults", json=fault, timeout=10).status_code == 200
         resp = requests.post(base + "/v1/fetch/prices", json={"coins": ["bitcoin"]}, timeout=120)
         assert resp.status_code in (502, 503), f"{fault}: {resp.status_code} {resp.text[:200]}"

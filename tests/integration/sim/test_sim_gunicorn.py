@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from coingecko_sim import prices
 from coingecko_sim.seeded import stream_key, uniform
 
@@ -42,8 +41,12 @@ def sim(tmp_path_factory):
     }
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     with log.open("wb") as out:
-        proc = subprocess.Popen([gunicorn, "-c", "python:coinstream_common.gunicorn_conf", "coingecko_sim.app:create_app()"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [gunicorn, "-c", "python:coinstream_common.gunicorn_conf", "coingecko_sim.app:create_app()"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -76,7 +79,9 @@ def clean(sim):
 def _range(sim, coin="bitcoin", vs="usd", days=30, timeout=10.0, headers=None):
     now = int(time.time())
     params = {"vs_currency": vs, "from": now - days * DAY_S, "to": now}
-    return requests.get(f"{sim}/api/v3/coins/{coin}/market_chart/range", params=params, timeout=timeout, headers=headers)
+    return requests.get(
+        f"{sim}/api/v3/coins/{coin}/market_chart/range", params=params, timeout=timeout, headers=headers
+    )
 
 
 def _fault(sim, **fault):
@@ -84,7 +89,9 @@ def _fault(sim, **fault):
     assert resp.status_code == 200, resp.text
 
 
-@pytest.mark.parametrize(("vs", "days", "step_ms"), [("usd", 30, 3_600_000), ("eur", 200, 86_400_000), ("btc", 1, 300_000)])
+@pytest.mark.parametrize(
+    ("vs", "days", "step_ms"), [("usd", 30, 3_600_000), ("eur", 200, 86_400_000), ("btc", 1, 300_000)]
+)
 def test_market_chart_range_equals_price_at_point_for_point(sim, vs, days, step_ms):
     body = _range(sim, "bitcoin" if vs != "btc" else "ethereum", vs, days).json()
     coin = "bitcoin" if vs != "btc" else "ethereum"
@@ -103,7 +110,9 @@ def test_rate_limit_answers_429_with_retry_after(sim):
     resp = requests.get(sim + "/api/v3/ping", timeout=5)
     assert resp.status_code == 429 and 1 <= int(resp.headers["Retry-After"]) <= 60
     assert resp.json()["status"]["error_code"] == 429
-    demo = [requests.get(sim + "/api/v3/ping", headers={"x-cg-demo-api-key": "d"}, timeout=5).status_code for _ in range(3)]
+    demo = [
+        requests.get(sim + "/api/v3/ping", headers={"x-cg-demo-api-key": "d"}, timeout=5).status_code for _ in range(3)
+    ]
     assert demo == [200, 200, 429]
     assert requests.get(sim + "/api/v3/ping", headers={"x-cg-pro-api-key": "p"}, timeout=5).status_code == 200
 
@@ -163,6 +172,11 @@ def test_stats_and_metrics_count_calls_by_endpoint_and_status(sim):
     assert stats["calls"]["market_chart"] == {"404": 1}
     assert stats["faults"]["market_chart_range"] == {"error": 2}
     metrics = requests.get(sim + "/metrics", timeout=5).text
-    line = [m for m in metrics.splitlines() if m.startswith("coinstream_http_request_duration_seconds_count")
-            and 'route="/api/v3/coins/<coin_id>/market_chart/range"' in m and 'status="500"' in m]
+    line = [
+        m
+        for m in metrics.splitlines()
+        if m.startswith("coinstream_http_request_duration_seconds_count")
+        and 'route="/api/v3/coins/<coin_id>/market_chart/range"' in m
+        and 'status="500"' in m
+    ]
     assert line and float(line[0].rsplit(" ", 1)[1]) >= 2

@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
 from coinstream_common.kafka import DeliveryError
 from coinstream_common.settings import ApiSettings, KafkaSettings, TopicSettings
 from coinstream_common.timeutil import to_iso
@@ -60,8 +59,13 @@ class FakeQuery:
         self.calls += 1
         if self.down:
             raise QueryUnavailable("query service answered 503 (trino_unavailable)")
-        body = {"holdings": [{"coin": c, "amount": a} for c, a in coins.items()], "vs_currency": vs_currency,
-                "from": to_iso(from_ms), "to": to_iso(to_ms), "interval": interval}
+        body = {
+            "holdings": [{"coin": c, "amount": a} for c, a in coins.items()],
+            "vs_currency": vs_currency,
+            "from": to_iso(from_ms),
+            "to": to_iso(to_ms),
+            "interval": interval,
+        }
         return stub_query.valuation(self.table, body)
 
     def healthy(self):
@@ -94,9 +98,17 @@ class Harness:
         self.topics = TopicSettings()
         self.watcher = LandedWatcher(KafkaSettings(), self.topics.prices_landed, "test")
         self.settings = ApiSettings(**({"api_keys": f"{KEY},{OTHER_KEY}", "rate_limit_per_minute": 10_000} | settings))
-        self.app = create_app(start=False, settings=self.settings, kafka=KafkaSettings(), topics=self.topics,
-                              store=self.store, watcher=self.watcher, producer=self.producer, query=self.query,
-                              coins=FakeCoins(["bitcoin", "ethereum", "solana"]))
+        self.app = create_app(
+            start=False,
+            settings=self.settings,
+            kafka=KafkaSettings(),
+            topics=self.topics,
+            store=self.store,
+            watcher=self.watcher,
+            producer=self.producer,
+            query=self.query,
+            coins=FakeCoins(["bitcoin", "ethereum", "solana"]),
+        )
         self.client = self.app.test_client()
 
     def land_days(self, coin, prices, start=T0, vs="usd"):
@@ -115,8 +127,13 @@ class Harness:
 
     @staticmethod
     def body(days=5, coins=(("bitcoin", 1.0), ("ethereum", 2.0)), **extra):
-        return {"holdings": [{"coin": c, "amount": a} for c, a in coins], "vs_currency": "usd",
-                "from": to_iso(T0), "to": to_iso(T0 + (days - 1) * DAY), "interval": "daily"} | extra
+        return {
+            "holdings": [{"coin": c, "amount": a} for c, a in coins],
+            "vs_currency": "usd",
+            "from": to_iso(T0),
+            "to": to_iso(T0 + (days - 1) * DAY),
+            "interval": "daily",
+        } | extra
 
     KEY, OTHER_KEY, DAY, T0 = KEY, OTHER_KEY, DAY, T0
 

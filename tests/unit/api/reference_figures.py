@@ -92,7 +92,7 @@ def reference(ts, prices, lots, periods_per_year):
 
     per_coin = {}
     for coin in {l["coin"] for l in lots}:
-        mine = lambda l, c=coin: l["coin"] == c  # noqa: E731
+        mine = lambda l, c=coin: l["coin"] == c
         coin_purchases = sum(cost(n) for n in entry if lots[n]["coin"] == coin)
         coin_pnl = value(last, mine) - value(first, mine) - coin_purchases
         per_coin[coin] = coin_pnl / invested if invested > 0 else None

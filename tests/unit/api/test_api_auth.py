@@ -3,7 +3,6 @@
 import hashlib
 
 import pytest
-
 from coinstream_api.auth import KeyRing, RateLimiter, owner_of, parse_keys, presented_key
 from coinstream_common.web import ApiError
 

@@ -5,7 +5,6 @@ import xml.etree.ElementTree as ET
 
 import matplotlib.image
 import pytest
-
 from coinstream_api import chart
 from coinstream_api.state import BadValuation, build_state
 from coinstream_common.events import Holding, PortfolioEvent
@@ -18,16 +17,29 @@ T0 = 1_735_689_600_000
 
 
 def portfolio(days=10, holdings=None, interval="daily"):
-    return PortfolioEvent(id="pf_test12345", owner="o", vs_currency="usd", from_=T0, to=T0 + (days - 1) * DAY,
-                          interval=interval,
-                          holdings=holdings or [Holding(coin="bitcoin", amount=1.0),
-                                                Holding(coin="ethereum", amount=3.0, acquired_at=T0 + 4 * DAY,
-                                                        acquired_price=95.0)])
+    return PortfolioEvent(
+        id="pf_test12345",
+        owner="o",
+        vs_currency="usd",
+        from_=T0,
+        to=T0 + (days - 1) * DAY,
+        interval=interval,
+        holdings=holdings
+        or [
+            Holding(coin="bitcoin", amount=1.0),
+            Holding(coin="ethereum", amount=3.0, acquired_at=T0 + 4 * DAY, acquired_price=95.0),
+        ],
+    )
 
 
 def valuation(p, stub_query, table):
-    body = {"holdings": [{"coin": h.coin, "amount": h.amount} for h in p.holdings], "vs_currency": p.vs_currency,
-            "from": to_iso(p.from_), "to": to_iso(p.to), "interval": p.interval}
+    body = {
+        "holdings": [{"coin": h.coin, "amount": h.amount} for h in p.holdings],
+        "vs_currency": p.vs_currency,
+        "from": to_iso(p.from_),
+        "to": to_iso(p.to),
+        "interval": p.interval,
+    }
     return stub_query.valuation(table, body)
 
 
@@ -71,7 +83,7 @@ def _states(stub_query):
     table = stub_query.PriceTable()
     p = portfolio(days=60)
     empty = build_state(p, valuation(p, stub_query, table), 0)
-    table.add("bitcoin", "usd", {T0 + i * DAY: 40000.0 * (1.01 ** i) for i in range(60)})
+    table.add("bitcoin", "usd", {T0 + i * DAY: 40000.0 * (1.01**i) for i in range(60)})
     table.add("ethereum", "usd", {T0 + i * DAY: 100.0 - i / 2 for i in range(60) if not 20 <= i < 30})
     partial = build_state(p, valuation(p, stub_query, table), 0)
     table.add("ethereum", "usd", {T0 + i * DAY: 100.0 - i / 2 for i in range(20, 30)})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from coinstream_api import coins as coins_module
 from coinstream_api.coins import KnownCoins
-
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 pytestmark = pytest.mark.unit

@@ -5,10 +5,9 @@ import math
 from pathlib import Path
 
 import pytest
+from coinstream_api.figures import PERIODS_PER_YEAR, Lot, compute, point_values
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
-from coinstream_api.figures import PERIODS_PER_YEAR, Lot, compute, point_values
 
 pytestmark = pytest.mark.unit
 
@@ -31,6 +30,7 @@ def sample_stdev(xs):
 
 
 # --- hand-worked ----------------------------------------------------------
+
 
 def test_single_coin_held_throughout():
     # 2 units at 100, 110, 99, 121: value 200, 220, 198, 242.
@@ -160,8 +160,14 @@ def test_agrees_with_the_independent_computation(case):
     ts, prices, lots, interval = case
     f, _ = compute(ts, prices, lots, interval)
     ref = reference_figures.reference(
-        ts, prices, [{"coin": l.coin, "amount": l.amount, "acquired_at": l.acquired_at,
-                      "acquired_price": l.acquired_price} for l in lots], PERIODS_PER_YEAR[interval])
+        ts,
+        prices,
+        [
+            {"coin": l.coin, "amount": l.amount, "acquired_at": l.acquired_at, "acquired_price": l.acquired_price}
+            for l in lots
+        ],
+        PERIODS_PER_YEAR[interval],
+    )
     if ref is None:
         assert f.valued_points == 0
         return

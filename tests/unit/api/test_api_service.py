@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-
 from coinstream_api import sse
 from coinstream_common.events import LandedCoin, LandedNotification
 
@@ -40,8 +39,10 @@ def test_create_with_missing_data_is_202_and_requests_each_missing_range(harness
     doc = resp.get_json()
     assert doc["status"] == "pending"
     missing = {(m["coin"], m["from"], m["to"]) for m in doc["completeness"]["missing"]}
-    assert missing == {("bitcoin", "2025-01-03T00:00:00Z", "2025-01-05T00:00:00Z"),
-                       ("ethereum", "2025-01-01T00:00:00Z", "2025-01-05T00:00:00Z")}
+    assert missing == {
+        ("bitcoin", "2025-01-03T00:00:00Z", "2025-01-05T00:00:00Z"),
+        ("ethereum", "2025-01-01T00:00:00Z", "2025-01-05T00:00:00Z"),
+    }
     assert doc["completeness"]["fraction"] == pytest.approx(2 / 10)
     backfills = h.sent(h.topics.backfill_requests)
     assert {(b.coin, b.from_, b.to, b.interval, b.requested_by) for b in backfills} == {
@@ -53,21 +54,24 @@ def test_create_with_missing_data_is_202_and_requests_each_missing_range(harness
     assert topics[-1] == h.topics.portfolio_events
 
 
-@pytest.mark.parametrize("mutate, code, words", [
-    (lambda b: b | {"holdings": [{"coin": "notacoin", "amount": 1}]}, "unknown_coin", "notacoin"),
-    (lambda b: b | {"holdings": [{"coin": "bitcoin", "amount": 0}]}, "invalid_request", "amount"),
-    (lambda b: b | {"holdings": [{"coin": "bitcoin", "amount": -2}]}, "invalid_request", "amount"),
-    (lambda b: b | {"from": b["to"], "to": b["from"]}, "invalid_range", "before"),
-    (lambda b: b | {"from": "2010-01-01T00:00:00Z"}, "range_too_long", "at most"),
-    (lambda b: b | {"vs_currency": "xyz"}, "unsupported_currency", "xyz"),
-    (lambda b: b | {"vs_currency": "US Dollars"}, "unsupported_currency", "US Dollars"),
-    (lambda b: b | {"holdings": [{"coin": "bitcoin", "amount": 1}] * 51}, "too_many_holdings", "51"),
-    (lambda b: b | {"holdings": []}, "invalid_request", "holdings"),
-    (lambda b: b | {"from": "yesterday"}, "invalid_instant", "yesterday"),
-    (lambda b: b | {"interval": "5m", "from": "2024-01-01T00:00:00Z"}, "too_many_points", "5m"),
-    (lambda b: b | {"surprise": 1}, "invalid_request", "surprise"),
-    (lambda b: {k: v for k, v in b.items() if k != "to"}, "invalid_request", "to"),
-])
+@pytest.mark.parametrize(
+    "mutate, code, words",
+    [
+        (lambda b: b | {"holdings": [{"coin": "notacoin", "amount": 1}]}, "unknown_coin", "notacoin"),
+        (lambda b: b | {"holdings": [{"coin": "bitcoin", "amount": 0}]}, "invalid_request", "amount"),
+        (lambda b: b | {"holdings": [{"coin": "bitcoin", "amount": -2}]}, "invalid_request", "amount"),
+        (lambda b: b | {"from": b["to"], "to": b["from"]}, "invalid_range", "before"),
+        (lambda b: b | {"from": "2010-01-01T00:00:00Z"}, "range_too_long", "at most"),
+        (lambda b: b | {"vs_currency": "xyz"}, "unsupported_currency", "xyz"),
+        (lambda b: b | {"vs_currency": "US Dollars"}, "unsupported_currency", "US Dollars"),
+        (lambda b: b | {"holdings": [{"coin": "bitcoin", "amount": 1}] * 51}, "too_many_holdings", "51"),
+        (lambda b: b | {"holdings": []}, "invalid_request", "holdings"),
+        (lambda b: b | {"from": "yesterday"}, "invalid_instant", "yesterday"),
+        (lambda b: b | {"interval": "5m", "from": "2024-01-01T00:00:00Z"}, "too_many_points", "5m"),
+        (lambda b: b | {"surprise": 1}, "invalid_request", "surprise"),
+        (lambda b: {k: v for k, v in b.items() if k != "to"}, "invalid_request", "to"),
+    ],
+)
 def test_bad_input_is_a_400_naming_the_problem_and_creates_nothing(harness, mutate, code, words):
     resp = harness.post(mutate(harness.body()))
     assert resp.status_code == 400
@@ -78,10 +82,15 @@ def test_bad_input_is_a_400_naming_the_problem_and_creates_nothing(harness, muta
 
 def test_malformed_json_and_wrong_content_type(harness):
     h = harness
-    resp = h.client.post("/v1/portfolios", data="{not json", headers={"X-API-Key": h.KEY, "Content-Type": "application/json"})
+    resp = h.client.post(
+        "/v1/portfolios", data="{not json", headers={"X-API-Key": h.KEY, "Content-Type": "application/json"}
+    )
     assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "malformed_json"
-    resp = h.client.post("/v1/portfolios", data="holdings=1", headers={"X-API-Key": h.KEY,
-                                                                       "Content-Type": "application/x-www-form-urlencoded"})
+    resp = h.client.post(
+        "/v1/portfolios",
+        data="holdings=1",
+        headers={"X-API-Key": h.KEY, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status_code == 415 and "Content-Type" in resp.get_json()["error"]["message"]
     resp = h.client.post("/v1/portfolios", json=[1, 2], headers={"X-API-Key": h.KEY})
     assert resp.status_code == 400
@@ -193,13 +202,23 @@ def test_complete_valuation_is_cached_until_a_landed_batch_touches_it(harness):
     for _ in range(3):
         assert h.get(f"/v1/portfolios/{pid}").status_code == 200
     assert h.query.calls == calls
-    unrelated = LandedNotification(batch_id=1, coins=[LandedCoin(coin_id="solana", vs_currency="usd", min_ts=h.T0,
-                                                                 max_ts=h.T0, rows=1)], min_ts=h.T0, max_ts=h.T0, rows=1)
+    unrelated = LandedNotification(
+        batch_id=1,
+        coins=[LandedCoin(coin_id="solana", vs_currency="usd", min_ts=h.T0, max_ts=h.T0, rows=1)],
+        min_ts=h.T0,
+        max_ts=h.T0,
+        rows=1,
+    )
     h.watcher.deliver(unrelated, 1)
     h.get(f"/v1/portfolios/{pid}")
     assert h.query.calls == calls
-    touching = LandedNotification(batch_id=2, coins=[LandedCoin(coin_id="bitcoin", vs_currency="usd", min_ts=h.T0,
-                                                                max_ts=h.T0, rows=1)], min_ts=h.T0, max_ts=h.T0, rows=1)
+    touching = LandedNotification(
+        batch_id=2,
+        coins=[LandedCoin(coin_id="bitcoin", vs_currency="usd", min_ts=h.T0, max_ts=h.T0, rows=1)],
+        min_ts=h.T0,
+        max_ts=h.T0,
+        rows=1,
+    )
     h.watcher.deliver(touching, 2)
     h.get(f"/v1/portfolios/{pid}")
     assert h.query.calls == calls + 1
@@ -218,17 +237,28 @@ def test_chart_endpoints(harness):
 
 def test_openapi_document_describes_the_routes(harness):
     doc = harness.client.get("/openapi.json").get_json()
-    assert {"/v1/portfolios", "/v1/portfolios/{id}", "/v1/portfolios/{id}/stream",
-            "/v1/portfolios/{id}/chart.png", "/v1/portfolios/{id}/chart.svg"} <= set(doc["paths"])
+    assert {
+        "/v1/portfolios",
+        "/v1/portfolios/{id}",
+        "/v1/portfolios/{id}/stream",
+        "/v1/portfolios/{id}/chart.png",
+        "/v1/portfolios/{id}/chart.svg",
+    } <= set(doc["paths"])
     assert {"Portfolio", "PortfolioRequest", "Figures", "Error"} <= set(doc["components"]["schemas"])
     assert set(doc["paths"]["/v1/portfolios"]["post"]["responses"]) >= {"201", "202", "400", "401", "429", "503"}
 
 
 # --- streams ------------------------------------------------------------------
 
+
 def _note(batch, coin, ts):
-    return LandedNotification(batch_id=batch, coins=[LandedCoin(coin_id=coin, vs_currency="usd", min_ts=ts, max_ts=ts,
-                                                                rows=1)], min_ts=ts, max_ts=ts, rows=1)
+    return LandedNotification(
+        batch_id=batch,
+        coins=[LandedCoin(coin_id=coin, vs_currency="usd", min_ts=ts, max_ts=ts, rows=1)],
+        min_ts=ts,
+        max_ts=ts,
+        rows=1,
+    )
 
 
 def _read_stream(resp, until_events, timeout_s=20.0):

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from coinstream_api import sse
 
 pytestmark = pytest.mark.unit
@@ -30,7 +29,8 @@ def test_nan_is_refused_rather_than_sent_as_invalid_json():
         sse.event("update", {"x": float("nan")})
 
 
-@pytest.mark.parametrize("header, expected", [(None, None), ("", None), ("17", 17), (" 5 ", 5), ("abc", None),
-                                              ("-3", None)])
+@pytest.mark.parametrize(
+    "header, expected", [(None, None), ("", None), ("17", 17), (" 5 ", 5), ("abc", None), ("-3", None)]
+)
 def test_last_event_id(header, expected):
     assert sse.parse_last_event_id(header) == expected

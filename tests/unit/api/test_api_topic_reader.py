@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from coinstream_api import topic_reader
 from coinstream_api.topic_reader import TopicReader
 from coinstream_common.settings import KafkaSettings

@@ -3,7 +3,6 @@
 import threading
 
 import pytest
-
 from coinstream_api.valuation_cache import ValuationCache, ValuationKey
 from coinstream_common.events import LandedCoin, LandedNotification
 
@@ -15,8 +14,13 @@ KEY = ValuationKey(("bitcoin", "ethereum"), "usd", T0, T0 + 9 * DAY, "daily")
 
 
 def landed(coin, lo, hi, vs="usd", batch=1):
-    return LandedNotification(batch_id=batch, coins=[LandedCoin(coin_id=coin, vs_currency=vs, min_ts=lo, max_ts=hi,
-                                                                rows=1)], min_ts=lo, max_ts=hi, rows=1)
+    return LandedNotification(
+        batch_id=batch,
+        coins=[LandedCoin(coin_id=coin, vs_currency=vs, min_ts=lo, max_ts=hi, rows=1)],
+        min_ts=lo,
+        max_ts=hi,
+        rows=1,
+    )
 
 
 class Counting:

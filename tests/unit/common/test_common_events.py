@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from coinstream_common.events import (
     BackfillRequest,
     EventError,
@@ -54,21 +53,40 @@ def test_not_json_is_an_event_error():
 
 def test_event_id_depends_on_every_key():
     base = price_event_id("a", "usd", 1, "s")
-    assert len({base, price_event_id("b", "usd", 1, "s"), price_event_id("a", "eur", 1, "s"),
-                price_event_id("a", "usd", 2, "s"), price_event_id("a", "usd", 1, "t")}) == 5
+    assert (
+        len(
+            {
+                base,
+                price_event_id("b", "usd", 1, "s"),
+                price_event_id("a", "eur", 1, "s"),
+                price_event_id("a", "usd", 2, "s"),
+                price_event_id("a", "usd", 1, "t"),
+            }
+        )
+        == 5
+    )
 
 
 def test_backfill_and_portfolio_order_checks():
     BackfillRequest.model_validate({"coin": "bitcoin", "vs_currency": "usd", "from": 1, "to": 2, "requested_by": "t"})
     with pytest.raises(ValueError, match="from is after to"):
-        BackfillRequest.model_validate({"coin": "bitcoin", "vs_currency": "usd", "from": 3, "to": 2, "requested_by": "t"})
+        BackfillRequest.model_validate(
+            {"coin": "bitcoin", "vs_currency": "usd", "from": 3, "to": 2, "requested_by": "t"}
+        )
     with pytest.raises(ValueError):
-        PortfolioEvent.model_validate({"id": "p" * 10, "owner": "o", "holdings": [{"coin": "bitcoin", "amount": 0}],
-                                       "vs_currency": "usd", "from": 1, "to": 2})
+        PortfolioEvent.model_validate(
+            {
+                "id": "p" * 10,
+                "owner": "o",
+                "holdings": [{"coin": "bitcoin", "amount": 0}],
+                "vs_currency": "usd",
+                "from": 1,
+                "to": 2,
+            }
+        )
 
 
 def test_landed_notification_wire_name():
     n = LandedNotification(batch_id=3, coins=[], min_ts=1, max_ts=2, rows=0)
     assert json.loads(n.to_json())["schema"] == "coinstream.landed.v1"
     assert LandedNotification.from_json(n.to_json()).batch_id == 3
-

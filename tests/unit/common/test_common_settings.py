@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from coinstream_common import settings
 from coinstream_common.timeutil import grid, parse_instant, to_iso
 
@@ -12,7 +11,11 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_defaults_match_design_names():
     topics = settings.TopicSettings()
     assert (topics.prices, topics.backfill_requests, topics.prices_landed, topics.portfolio_events) == (
-        "coin.prices", "coin.backfill.requests", "coin.prices.landed", "portfolio.events")
+        "coin.prices",
+        "coin.backfill.requests",
+        "coin.prices.landed",
+        "portfolio.events",
+    )
     trino = settings.TrinoSettings()
     assert (trino.catalog, trino.schema_, trino.table) == ("hive", "coinstream", "coin_prices")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from coinstream_common.events import now_ms
 from coinstream_common.timeutil import to_iso
 from coinstream_ingest.app import create_app
@@ -79,8 +78,10 @@ def test_malformed_history_bodies_are_400(app_for, stub, data, code, fragment):
 def test_from_after_to_and_beyond_the_plan_are_400_before_any_call(app_for, stub):
     client = app_for()
     resp = history(client, **{"from": D2, "to": D1})
-    assert resp.status_code == 400 and resp.get_json()["error"] == {"code": "invalid_range",
-                                                                    "message": "from is after to"}
+    assert resp.status_code == 400 and resp.get_json()["error"] == {
+        "code": "invalid_range",
+        "message": "from is after to",
+    }
     resp = history(client, **{"from": to_iso(DAY0 - 400 * DAY_MS)})
     assert resp.status_code == 400 and "at most 365 days" in resp.get_json()["error"]["message"]
     resp = history(client, **{"from": D0, "interval": "5m"})

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from coinstream_common import metrics
 from coinstream_common.events import BackfillRequest
 from coinstream_common.settings import KafkaSettings
 from coinstream_ingest import history
 from coinstream_ingest.backfill import BackfillWorker, FetchedLedger, merge_ranges, merge_requests, subtract
 from coinstream_ingest.coingecko import CoinGeckoUnavailable, UnknownCoin
-from coinstream_ingest.ingestor import HistoryResult
 from coinstream_ingest.coverage import complete_days
 from coinstream_ingest.history import DAY_MS, HOUR_MS
+from coinstream_ingest.ingestor import HistoryResult
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
 
@@ -24,8 +23,7 @@ T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
 def req(coin="bitcoin", vs="usd", a=0, b=DAY_MS, interval="hourly", by="api"):
-    return BackfillRequest(coin=coin, vs_currency=vs, **{"from": T0 + a}, to=T0 + b, interval=interval,
-                           requested_by=by)
+    return BackfillRequest(coin=coin, vs_currency=vs, **{"from": T0 + a}, to=T0 + b, interval=interval, requested_by=by)
 
 
 def test_identical_requests_merge_into_one_job():
@@ -36,23 +34,27 @@ def test_identical_requests_merge_into_one_job():
 
 
 def test_overlapping_and_touching_merge_but_gaps_and_other_keys_do_not():
-    jobs = merge_requests([
-        req(a=0, b=DAY_MS),
-        req(a=DAY_MS // 2, b=2 * DAY_MS),          # overlaps
-        req(a=2 * DAY_MS + HOUR_MS, b=3 * DAY_MS),  # touches (one hourly step later)
-        req(a=5 * DAY_MS, b=6 * DAY_MS),          # gap
-        req(vs="eur"),                             # other currency
-        req(interval="daily"),                     # other interval
-        req(coin="ethereum"),
-    ])
+    jobs = merge_requests(
+        [
+            req(a=0, b=DAY_MS),
+            req(a=DAY_MS // 2, b=2 * DAY_MS),  # overlaps
+            req(a=2 * DAY_MS + HOUR_MS, b=3 * DAY_MS),  # touches (one hourly step later)
+            req(a=5 * DAY_MS, b=6 * DAY_MS),  # gap
+            req(vs="eur"),  # other currency
+            req(interval="daily"),  # other interval
+            req(coin="ethereum"),
+        ]
+    )
     got = sorted((j.coin, j.vs_currency, j.interval, j.from_ms - T0, j.to_ms - T0, j.requests) for j in jobs)
-    assert got == sorted([
-        ("bitcoin", "usd", "hourly", 0, 3 * DAY_MS, 3),
-        ("bitcoin", "usd", "hourly", 5 * DAY_MS, 6 * DAY_MS, 1),
-        ("bitcoin", "eur", "hourly", 0, DAY_MS, 1),
-        ("bitcoin", "usd", "daily", 0, DAY_MS, 1),
-        ("ethereum", "usd", "hourly", 0, DAY_MS, 1),
-    ])
+    assert got == sorted(
+        [
+            ("bitcoin", "usd", "hourly", 0, 3 * DAY_MS, 3),
+            ("bitcoin", "usd", "hourly", 5 * DAY_MS, 6 * DAY_MS, 1),
+            ("bitcoin", "eur", "hourly", 0, DAY_MS, 1),
+            ("bitcoin", "usd", "daily", 0, DAY_MS, 1),
+            ("ethereum", "usd", "hourly", 0, DAY_MS, 1),
+        ]
+    )
 
 
 spans = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 50)).map(lambda p: (p[0], p[0] + p[1])), max_size=12)
@@ -102,7 +104,7 @@ def test_complete_days_need_every_grid_bucket_of_the_day_inside_the_range():
         date(2026, 1, 1): 12,  # 12:00..23:00 inside the range: complete
         date(2026, 1, 2): 23,  # one hour missing
         date(2026, 1, 3): 24,
-        date(2026, 1, 4): 6,   # 00:00..05:00: complete
+        date(2026, 1, 4): 6,  # 00:00..05:00: complete
     }
     assert complete_days(counts, frm, to, "hourly") == [(frm, T0 + DAY_MS - 1), (T0 + 2 * DAY_MS, to)]
     assert complete_days({}, frm, to, "daily") == []
@@ -157,7 +159,7 @@ def test_a_batch_of_duplicates_is_one_fetch_and_a_redelivery_fetches_nothing():
 
 def test_landed_days_are_skipped_and_a_beyond_plan_range_is_clamped():
     ing = FakeIngestor(NOW)
-    landed = lambda coin, vs, interval, lo, hi: [(T0, T0 + 4 * DAY_MS - 1)]  # noqa: E731
+    landed = lambda coin, vs, interval, lo, hi: [(T0, T0 + 4 * DAY_MS - 1)]
     worker(ing, landed).handle([req(a=0, b=10 * DAY_MS)])
     assert ing.calls == [("bitcoin", "usd", "hourly", T0 + 4 * DAY_MS, T0 + 10 * DAY_MS)]
     ing.calls.clear()

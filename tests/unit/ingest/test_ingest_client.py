@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-
 from coinstream_common import metrics
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 from coinstream_ingest.coingecko import (
@@ -27,8 +26,15 @@ CHART = {"prices": [[1000, 1.5]], "market_caps": [[1000, 10.0]], "total_volumes"
 
 
 def client_for(stub, sleeps: list | None = None, **overrides) -> CoinGeckoClient:
-    settings = CoinGeckoSettings(base_url=stub.url, rate_limit_per_minute=60_000, max_attempts=4,
-                                 backoff_base_s=0.01, backoff_max_s=2.0, timeout_s=1.0, **overrides)
+    settings = CoinGeckoSettings(
+        base_url=stub.url,
+        rate_limit_per_minute=60_000,
+        max_attempts=4,
+        backoff_base_s=0.01,
+        backoff_max_s=2.0,
+        timeout_s=1.0,
+        **overrides,
+    )
     recorder = sleeps.append if sleeps is not None else (lambda s: None)
     return CoinGeckoClient(settings, bucket=TokenBucket(60_000, capacity=100), sleep=recorder)
 
@@ -64,11 +70,11 @@ def test_persistent_5xx_gives_up_after_max_attempts(stub):
 @pytest.mark.parametrize(
     "bad_step",
     [
-        ("json", 200, b'{"prices": [[1, 2]'),                     # malformed JSON
-        ("json", 200, {"prices": "nope"}),                          # wrong shape
-        ("json", 200, {"prices": [[1, 2, 3]]}),                     # wrong pair
-        ("truncated", 200, json.dumps(CHART).encode()[:20]),       # body shorter than Content-Length
-        ("hang", 1.6),                                             # past the 1s client timeout
+        ("json", 200, b'{"prices": [[1, 2]'),  # malformed JSON
+        ("json", 200, {"prices": "nope"}),  # wrong shape
+        ("json", 200, {"prices": [[1, 2, 3]]}),  # wrong pair
+        ("truncated", 200, json.dumps(CHART).encode()[:20]),  # body shorter than Content-Length
+        ("hang", 1.6),  # past the 1s client timeout
     ],
 )
 def test_bad_bodies_and_hangs_are_retried(stub, bad_step):
@@ -78,8 +84,10 @@ def test_bad_bodies_and_hangs_are_retried(stub, bad_step):
 
 
 def test_429_honours_retry_after_for_every_caller(stub):
-    stub.script = [("json", 429, {"status": {"error_code": 429, "error_message": "slow down"}}, {"Retry-After": "1"}),
-                   ("json", 200, CHART)]
+    stub.script = [
+        ("json", 429, {"status": {"error_code": 429, "error_message": "slow down"}}, {"Retry-After": "1"}),
+        ("json", 200, CHART),
+    ]
     client = client_for(stub)
     before = counter(metrics.COINGECKO_429, ENDPOINT)
     started = time.monotonic()
@@ -120,8 +128,9 @@ def test_unknown_coin_and_bad_parameters_are_not_retried(stub):
 
 
 def test_connection_refused_is_unavailable():
-    settings = CoinGeckoSettings(base_url="http://127.0.0.1:9/api/v3", max_attempts=2, backoff_base_s=0.01,
-                                 timeout_s=1.0)
+    settings = CoinGeckoSettings(
+        base_url="http://127.0.0.1:9/api/v3", max_attempts=2, backoff_base_s=0.01, timeout_s=1.0
+    )
     with pytest.raises(CoinGeckoUnavailable, match="ConnectionError"):
         CoinGeckoClient(settings, bucket=TokenBucket(60_000), sleep=lambda s: None).coins_list()
 
@@ -169,8 +178,13 @@ def test_simple_price_asks_for_market_data(stub):
     stub.script = [("json", 200, {"bitcoin": {"usd": 1.0}})]
     assert client_for(stub).simple_price(["bitcoin", "ethereum"], "usd") == {"bitcoin": {"usd": 1.0}}
     path = stub.seen[0][0]
-    for part in ("ids=bitcoin%2Cethereum", "vs_currencies=usd", "include_market_cap=true", "include_24hr_vol=true",
-                 "include_last_updated_at=true"):
+    for part in (
+        "ids=bitcoin%2Cethereum",
+        "vs_currencies=usd",
+        "include_market_cap=true",
+        "include_24hr_vol=true",
+        "include_last_updated_at=true",
+    ):
         assert part in path
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from coinstream_common.events import price_event_id
 from coinstream_common.timeutil import INTERVAL_MS, grid
 from coinstream_ingest import history
 from coinstream_ingest.history import DAY_MS, HOUR_MS, RangeError, check_range, normalise, plan_chunks
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
 
@@ -48,8 +47,15 @@ def run(from_ms: int, to_ms: int, interval: str):
     chunks = plan_chunks(f, t, interval, NOW, EARLIEST)
     events = []
     for c in chunks:
-        events += normalise(fake_coingecko(c.fetch_from_s, c.fetch_to_s), "bitcoin", "usd", interval,
-                            c.own_from, c.own_to, ingested_at=1)
+        events += normalise(
+            fake_coingecko(c.fetch_from_s, c.fetch_to_s),
+            "bitcoin",
+            "usd",
+            interval,
+            c.own_from,
+            c.own_to,
+            ingested_at=1,
+        )
     return f, t, chunks, events
 
 
@@ -175,8 +181,16 @@ def test_normalise_joins_by_timestamp_and_resamples_finer_points():
 def test_normalise_filters_out_of_range_and_invalid_points():
     base = 1_700_000_000_000 - 1_700_000_000_000 % DAY_MS
     payload = {
-        "prices": [[base - DAY_MS, 1.0], [base, None], [base + DAY_MS, -3.0], [base + 2 * DAY_MS, 2.0],
-                   [base + 3 * DAY_MS, float("nan")], ["x", 1.0], [base + 4 * DAY_MS], [base + 9 * DAY_MS, 9.0]],
+        "prices": [
+            [base - DAY_MS, 1.0],
+            [base, None],
+            [base + DAY_MS, -3.0],
+            [base + 2 * DAY_MS, 2.0],
+            [base + 3 * DAY_MS, float("nan")],
+            ["x", 1.0],
+            [base + 4 * DAY_MS],
+            [base + 9 * DAY_MS, 9.0],
+        ],
         "market_caps": [[base + 2 * DAY_MS, float("inf")]],
         "total_volumes": "garbage",
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from coinstream_ingest.coingecko import CoinGeckoUnavailable, UnknownCoin
 from coinstream_ingest.ingestor import PricesResult
 from coinstream_ingest.poller import Poller, split_list

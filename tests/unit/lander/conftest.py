@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from coinstream.runtime.java import find_java_home
 
 
@@ -13,9 +12,8 @@ from coinstream.runtime.java import find_java_home
 def spark():
     os.environ.setdefault("JAVA_HOME", str(find_java_home(17)))
     from coinstream_common.settings import LanderSettings
-    from pyspark.sql import SparkSession
-
     from coinstream_lander.session import job_conf
+    from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master("local[1]").appName("lander-unit-tests")
     conf = job_conf(LanderSettings()) | {

@@ -6,7 +6,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.lander import KAFKA_CONNECTOR, PriceLander, isolated_env
 
@@ -15,8 +14,12 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def cfg(tmp_path):
-    return LocalSettings(cache_dir=str(tmp_path / "cache"), state_dir=str(tmp_path / "state"),
-                         spark_driver_memory_mb=1024, spark_ui_port=4141)
+    return LocalSettings(
+        cache_dir=str(tmp_path / "cache"),
+        state_dir=str(tmp_path / "state"),
+        spark_driver_memory_mb=1024,
+        spark_ui_port=4141,
+    )
 
 
 def test_driver_is_launched_like_spark_submit_with_the_prefetched_connector(cfg):

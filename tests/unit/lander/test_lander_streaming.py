@@ -6,10 +6,9 @@ import time
 
 import pytest
 from coinstream_common.events import PriceEvent
-from pyspark.sql import functions as F
-
 from coinstream_lander import transforms as tf
 from coinstream_lander.progress import ProgressListener, ProgressMetrics
+from pyspark.sql import functions as F
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,6 @@ from datetime import date, datetime
 import pytest
 from coinstream_common.events import EventError, PriceEvent, price_event_id
 from coinstream_common.tables import PARTITION_COLUMN, PRICE_COLUMNS
-
 from coinstream_lander import transforms as tf
 from coinstream_lander.schema import field_rules, java_regex
 
@@ -172,4 +171,3 @@ def test_batch_summary_and_landed_notification(spark):
     assert (coins["bitcoin"].rows, coins["bitcoin"].min_ts, coins["bitcoin"].max_ts) == (2, T0 - 1000, T0 + 1)
     assert coins["ethereum"].rows == 1
     assert tf.landed_notification(8, tf.BatchSummary((), 4)) is None
-

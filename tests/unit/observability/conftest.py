@@ -10,7 +10,9 @@ import pytest
 def promtool() -> str:
     path = shutil.which("promtool")
     if not path:
-        pytest.fail("promtool is not installed: `apt-get install -y --no-install-recommends prometheus` (Debian) provides it")
+        pytest.fail(
+            "promtool is not installed: `apt-get install -y --no-install-recommends prometheus` (Debian) provides it"
+        )
     return path
 
 

@@ -6,8 +6,6 @@ import sys
 
 import pytest
 import yaml
-from prometheus_client import Counter, Gauge, Histogram
-
 from coinstream.runtime.prometheus import (
     DASHBOARDS_DIR,
     OBSERVABILITY,
@@ -19,8 +17,10 @@ from coinstream.runtime.prometheus import (
     selectors,
 )
 from coinstream_common import metrics
+from prometheus_client import Counter, Gauge, Histogram
 
 pytestmark = pytest.mark.unit
+
 
 def _service_metric_names() -> set[str]:
     """Exposed sample names of every metric object in coinstream_common.metrics."""
@@ -46,10 +46,18 @@ def _panels(panels):
 
 
 def test_dashboards_exist_and_are_generated_from_code():
-    assert {"coinstream-overview.json", "coinstream-api.json", "coinstream-ingest.json", "coinstream-query.json",
-            "coinstream-lander.json", "coinstream-kafka.json", "coinstream-trino.json"} <= set(_boards())
-    result = subprocess.run([sys.executable, str(OBSERVABILITY / "grafana.py"), "--check"],
-                            capture_output=True, text=True, timeout=60)
+    assert {
+        "coinstream-overview.json",
+        "coinstream-api.json",
+        "coinstream-ingest.json",
+        "coinstream-query.json",
+        "coinstream-lander.json",
+        "coinstream-kafka.json",
+        "coinstream-trino.json",
+    } <= set(_boards())
+    result = subprocess.run(
+        [sys.executable, str(OBSERVABILITY / "grafana.py"), "--check"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -103,15 +111,27 @@ def test_every_dashboard_and_rule_expression_parses(run_promtool, tmp_path):
 
 def test_parse_check_catches_a_broken_expression(run_promtool, tmp_path):
     path = tmp_path / "broken.yml"
-    path.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [
-        {"record": "check:broken", "expr": concrete("sum(rate(x[$__rate_interval])")}]}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "groups": [
+                    {
+                        "name": "g",
+                        "rules": [{"record": "check:broken", "expr": concrete("sum(rate(x[$__rate_interval])")}],
+                    }
+                ]
+            }
+        )
+    )
     assert run_promtool("check", "rules", str(path)).returncode != 0
 
 
 def test_every_coinstream_metric_used_is_defined():
     """A typo in a coinstream_* name would otherwise only show as an empty panel."""
     known = _service_metric_names()
-    recorded = {r.get("record") for p in rule_files() for g in yaml.safe_load(p.read_text())["groups"] for r in g["rules"]}
+    recorded = {
+        r.get("record") for p in rule_files() for g in yaml.safe_load(p.read_text())["groups"] for r in g["rules"]
+    }
     unknown = []
     for q in dashboard_queries() + rule_queries():
         for s in selectors(q.expr):
@@ -125,6 +145,12 @@ def test_every_coinstream_metric_used_is_defined():
 def test_dashboards_cover_the_pipeline():
     """The overview shows what the issue asks: ingest rate, lag, event-to-queryable, API latency and errors, 429s."""
     exprs = " ".join(q.expr for q in dashboard_queries([DASHBOARDS_DIR / "coinstream-overview.json"]))
-    for metric in ("coinstream_kafka_produced_total", "coinstream_lander_kafka_lag_records", "coinstream_pipeline_lag_seconds",
-                   "coinstream_http_request_duration_seconds_bucket", 'status=~"5.."', "coinstream_coingecko_rate_limited_total"):
+    for metric in (
+        "coinstream_kafka_produced_total",
+        "coinstream_lander_kafka_lag_records",
+        "coinstream_pipeline_lag_seconds",
+        "coinstream_http_request_duration_seconds_bucket",
+        'status=~"5.."',
+        "coinstream_coingecko_rate_limited_total",
+    ):
         assert metric in exprs, f"the overview dashboard does not show {metric}"

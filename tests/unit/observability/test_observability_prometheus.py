@@ -2,7 +2,6 @@
 
 import pytest
 import yaml
-
 from coinstream.runtime import prometheus as prom
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.process import StartError
@@ -13,9 +12,18 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def cfg(tmp_path):
-    return LocalSettings(state_dir=str(tmp_path / "state"), cache_dir=str(tmp_path / "cache"), api_port=18000,
-                         ingest_port=18001, query_port=18002, sim_port=18100, trino_port=18080,
-                         hdfs_namenode_http_port=19870, hdfs_datanode_http_port=19864, prometheus_port=19090)
+    return LocalSettings(
+        state_dir=str(tmp_path / "state"),
+        cache_dir=str(tmp_path / "cache"),
+        api_port=18000,
+        ingest_port=18001,
+        query_port=18002,
+        sim_port=18100,
+        trino_port=18080,
+        hdfs_namenode_http_port=19870,
+        hdfs_datanode_http_port=19864,
+        prometheus_port=19090,
+    )
 
 
 def _jobs(cfg) -> dict[str, dict]:
@@ -25,8 +33,18 @@ def _jobs(cfg) -> dict[str, dict]:
 
 def test_one_scrape_job_per_component_on_the_configured_ports(cfg):
     jobs = _jobs(cfg)
-    expected = {"api": 18000, "ingest": 18001, "query": 18002, "coingecko-sim": 18100, "trino": 18080,
-                "hdfs-namenode": 19870, "hdfs-datanode": 19864, "prometheus": 19090, "lander": 9108, "kafka": 9404}
+    expected = {
+        "api": 18000,
+        "ingest": 18001,
+        "query": 18002,
+        "coingecko-sim": 18100,
+        "trino": 18080,
+        "hdfs-namenode": 19870,
+        "hdfs-datanode": 19864,
+        "prometheus": 19090,
+        "lander": 9108,
+        "kafka": 9404,
+    }
     assert {job: int(j["static_configs"][0]["targets"][0].rsplit(":", 1)[1]) for job, j in jobs.items()} == expected
     assert all(j["static_configs"][0]["targets"][0].startswith(cfg.host + ":") for j in jobs.values())
 
@@ -119,10 +137,14 @@ def test_fetch_as_root_installs_debians_package_and_disables_its_service(cfg, mo
 @pytest.mark.parametrize(
     ("expr", "expected"),
     [
-        ('histogram_quantile(0.99, sum by (le, route) (rate(h_bucket{job="api", status=~"5.."}[$__rate_interval])))',
-         [("h_bucket", (("job", "=", "api"), ("status", "=~", "5..")))]),
-        ("sum(rate(a_total[5m:1m])) / on(job) group_left sum without (x) (b) > 0 and up == 0 offset 5m",
-         [("a_total", ()), ("b", ()), ("up", ())]),
+        (
+            'histogram_quantile(0.99, sum by (le, route) (rate(h_bucket{job="api", status=~"5.."}[$__rate_interval])))',
+            [("h_bucket", (("job", "=", "api"), ("status", "=~", "5..")))],
+        ),
+        (
+            "sum(rate(a_total[5m:1m])) / on(job) group_left sum without (x) (b) > 0 and up == 0 offset 5m",
+            [("a_total", ()), ("b", ()), ("up", ())],
+        ),
         ('max_over_time(foo[10m]) unless bar{a!="1"} or vector(0)', [("foo", ()), ("bar", (("a", "!=", "1"),))]),
         ('label_replace(up, "dst", "$1", "job", "(.*)")', [("up", ())]),
         ("job:coinstream_http_error_ratio:rate5m > 0.05", [("job:coinstream_http_error_ratio:rate5m", ())]),

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from coinstream.runtime.prometheus import REPO, RULE_TESTS_DIR, rule_files
+from coinstream.runtime.prometheus import RULE_TESTS_DIR, rule_files
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,6 @@ import json
 
 import pytest
 import trino.exceptions
-
 from coinstream_common.settings import QuerySettings, ServiceSettings, TrinoSettings
 from coinstream_query import params
 from coinstream_query.app import create_app
@@ -60,8 +59,10 @@ def error_of(resp):
         ("/v1/prices/bitcoin?from=2020-01-01&to=2026-01-05&interval=5m", "too_many_points"),
         ("/v1/coverage?from=2026-01-01&to=2026-01-05", "invalid_coin"),
         ("/v1/coverage?coins=bitcoin,,eth&from=2026-01-01&to=2026-01-05", "invalid_coin"),
-        ("/v1/coverage?coins=" + ",".join(f"c{i}" for i in range(101)) + "&from=2026-01-01&to=2026-01-05",
-         "too_many_coins"),
+        (
+            "/v1/coverage?coins=" + ",".join(f"c{i}" for i in range(101)) + "&from=2026-01-01&to=2026-01-05",
+            "too_many_coins",
+        ),
     ],
 )
 def test_bad_queries_are_400_and_never_reach_trino(url, code):
@@ -70,8 +71,13 @@ def test_bad_queries_are_400_and_never_reach_trino(url, code):
     assert gw.calls == []
 
 
-VALID = {"holdings": [{"coin": "bitcoin", "amount": 1.5}], "vs_currency": "usd",
-         "from": "2026-01-01T00:00:00Z", "to": "2026-01-03T00:00:00Z", "interval": "daily"}
+VALID = {
+    "holdings": [{"coin": "bitcoin", "amount": 1.5}],
+    "vs_currency": "usd",
+    "from": "2026-01-01T00:00:00Z",
+    "to": "2026-01-03T00:00:00Z",
+    "interval": "daily",
+}
 
 
 @pytest.mark.parametrize(
@@ -114,17 +120,20 @@ def test_too_many_cells_is_400():
 
 def test_max_points_setting_is_the_cap():
     c = client(FakeGateway(), max_points=3)
-    assert client(FakeGateway(), max_points=3).get(
-        "/v1/prices/bitcoin?from=2026-01-01&to=2026-01-03").status_code == 200  # 3 points
+    assert (
+        client(FakeGateway(), max_points=3).get("/v1/prices/bitcoin?from=2026-01-01&to=2026-01-03").status_code == 200
+    )  # 3 points
     assert error_of(c.get("/v1/prices/bitcoin?from=2026-01-01&to=2026-01-04")) == (400, "too_many_points")
 
 
 def test_trino_unavailable_is_503_with_retry_after():
     gw = FakeGateway(error=TrinoUnavailable("the price store (Trino) is unavailable: connection refused"))
     c = client(gw)
-    for resp in (c.get("/v1/prices/bitcoin?from=2026-01-01&to=2026-01-03"),
-                 c.get("/v1/coverage?coins=bitcoin&from=2026-01-01&to=2026-01-03"),
-                 c.post("/v1/valuation", json=VALID)):
+    for resp in (
+        c.get("/v1/prices/bitcoin?from=2026-01-01&to=2026-01-03"),
+        c.get("/v1/coverage?coins=bitcoin&from=2026-01-01&to=2026-01-03"),
+        c.post("/v1/valuation", json=VALID),
+    ):
         assert error_of(resp) == (503, "trino_unavailable")
         assert int(resp.headers["Retry-After"]) > 0
         assert "Traceback" not in resp.get_data(as_text=True)
@@ -135,13 +144,26 @@ def test_series_response():
     gw = FakeGateway(rows)
     body = client(gw).get("/v1/prices/bitcoin?vs_currency=eur&from=2026-01-01&to=2026-01-03").get_json()
     assert body == {
-        "coin": "bitcoin", "vs_currency": "eur", "interval": "daily",
-        "from": "2026-01-01T00:00:00Z", "to": "2026-01-03T00:00:00Z",
+        "coin": "bitcoin",
+        "vs_currency": "eur",
+        "interval": "daily",
+        "from": "2026-01-01T00:00:00Z",
+        "to": "2026-01-03T00:00:00Z",
         "points": [
-            {"ts": "2026-01-01T00:00:00Z", "price": 101.5, "market_cap": 2e12, "total_volume": 3e10,
-             "observed_at": "2026-01-01T23:00:00Z"},
-            {"ts": "2026-01-03T00:00:00Z", "price": 99.0, "market_cap": None, "total_volume": None,
-             "observed_at": "2026-01-03T00:00:00.005Z"},
+            {
+                "ts": "2026-01-01T00:00:00Z",
+                "price": 101.5,
+                "market_cap": 2e12,
+                "total_volume": 3e10,
+                "observed_at": "2026-01-01T23:00:00Z",
+            },
+            {
+                "ts": "2026-01-03T00:00:00Z",
+                "price": 99.0,
+                "market_cap": None,
+                "total_volume": None,
+                "observed_at": "2026-01-03T00:00:00.005Z",
+            },
         ],
     }
     kind, stmt = gw.calls[0]
@@ -152,15 +174,27 @@ def test_series_response():
 
 def test_coverage_response_merges_islands_per_coin():
     rows = [("bitcoin", D0, D0 + H, 2), ("bitcoin", D0 + 4 * H, D0 + 4 * H, 1)]
-    body = client(FakeGateway(rows)).get(
-        "/v1/coverage?coins=bitcoin,ethereum,bitcoin&from=2026-01-01T00:00:00Z&to=2026-01-01T05:00:00Z&interval=hourly"
-    ).get_json()
+    body = (
+        client(FakeGateway(rows))
+        .get(
+            "/v1/coverage?coins=bitcoin,ethereum,bitcoin&from=2026-01-01T00:00:00Z&to=2026-01-01T05:00:00Z&interval=hourly"
+        )
+        .get_json()
+    )
     assert body["coins"] == {
-        "bitcoin": {"expected": 6, "present": 3, "missing": [
-            {"from": "2026-01-01T02:00:00Z", "to": "2026-01-01T04:00:00Z"},
-            {"from": "2026-01-01T05:00:00Z", "to": "2026-01-01T06:00:00Z"}]},
-        "ethereum": {"expected": 6, "present": 0, "missing": [
-            {"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T06:00:00Z"}]},
+        "bitcoin": {
+            "expected": 6,
+            "present": 3,
+            "missing": [
+                {"from": "2026-01-01T02:00:00Z", "to": "2026-01-01T04:00:00Z"},
+                {"from": "2026-01-01T05:00:00Z", "to": "2026-01-01T06:00:00Z"},
+            ],
+        },
+        "ethereum": {
+            "expected": 6,
+            "present": 0,
+            "missing": [{"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T06:00:00Z"}],
+        },
     }
     assert (body["expected"], body["present"], body["fraction"]) == (12, 3, 0.25)
     assert (body["interval"], body["vs_currency"]) == ("hourly", "usd")
@@ -182,9 +216,18 @@ def test_valuation_response_from_rows():
         ("2026-01-03T00:00:00Z", None, "missing"),
     ]
     assert body["points"][1]["holdings"]["bitcoin"] == {
-        "amount": 1.5, "price": 100.0, "price_ts": "2026-01-01T00:00:00Z", "value": 150.0, "status": "carried"}
-    assert body["coverage"] == {"expected": 3, "present": 1, "fraction": 1 / 3, "missing": [
-        {"coin": "bitcoin", "from": "2026-01-01T00:00:00Z", "to": "2026-01-03T00:00:00Z"}]}
+        "amount": 1.5,
+        "price": 100.0,
+        "price_ts": "2026-01-01T00:00:00Z",
+        "value": 150.0,
+        "status": "carried",
+    }
+    assert body["coverage"] == {
+        "expected": 3,
+        "present": 1,
+        "fraction": 1 / 3,
+        "missing": [{"coin": "bitcoin", "from": "2026-01-01T00:00:00Z", "to": "2026-01-03T00:00:00Z"}],
+    }
     assert body["staleness_s"] == 2 * 86400  # default: two intervals
     kind, stmt = gw.calls[0]
     assert kind == "valuation" and stmt.params[:3] == ("bitcoin", 1.5, None)
@@ -202,7 +245,8 @@ def test_openapi_describes_the_three_endpoints():
     assert {"/v1/prices/{coin}", "/v1/coverage", "/v1/valuation", "/healthz", "/readyz"} <= set(doc["paths"])
     post = doc["paths"]["/v1/valuation"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ValuationRequest"}
+        "$ref": "#/components/schemas/ValuationRequest"
+    }
     assert {"200", "400", "503"} <= set(post["responses"])
     for name in ("ValuationRequest", "Valuation", "Series", "Coverage", "Error"):
         assert name in doc["components"]["schemas"]
@@ -268,8 +312,12 @@ def query_error(name, error_type):
 @pytest.mark.parametrize(
     "exc, unavailable",
     [
-        (trino.exceptions.TrinoQueryError({"errorName": "EXCEEDED_TIME_LIMIT", "errorType": "INSUFFICIENT_RESOURCES"}),
-         True),
+        (
+            trino.exceptions.TrinoQueryError(
+                {"errorName": "EXCEEDED_TIME_LIMIT", "errorType": "INSUFFICIENT_RESOURCES"}
+            ),
+            True,
+        ),
         (query_error("TABLE_NOT_FOUND", "USER_ERROR"), True),
         (trino.exceptions.Http503Error("busy"), True),
         (trino.exceptions.TrinoConnectionError("reset"), True),
@@ -301,7 +349,10 @@ def test_gateway_retries_once_when_a_compaction_swapped_files_under_the_query():
 
 
 def test_gateway_gives_up_after_the_one_retry():
-    gw = TrinoGateway(TrinoSettings(), QuerySettings(),
-                      connect=lambda **_: FakeConnection(fail=query_error("HIVE_CANNOT_OPEN_SPLIT", "EXTERNAL")))
+    gw = TrinoGateway(
+        TrinoSettings(),
+        QuerySettings(),
+        connect=lambda **_: FakeConnection(fail=query_error("HIVE_CANNOT_OPEN_SPLIT", "EXTERNAL")),
+    )
     with pytest.raises(TrinoUnavailable, match="hive_cannot_open_split"):
         gw.fetch(Statement("SELECT 1", ()), "t")

@@ -1,10 +1,9 @@
 """Coverage math: islands of present buckets to merged missing ranges."""
 
 import pytest
+from coinstream_query.coverage import CoinCoverage, Island, coin_coverage, holes, runs
 from hypothesis import given
 from hypothesis import strategies as st
-
-from coinstream_query.coverage import CoinCoverage, Island, coin_coverage, holes, runs
 
 pytestmark = pytest.mark.unit
 

@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-
 from coinstream_query import sql
 
 pytestmark = pytest.mark.unit

@@ -3,13 +3,12 @@
 import math
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from coinstream_query import valuation
 from coinstream_query.sql import Holding
 from coinstream_query.valuation import Cell, Point
 from coinstream_query.valuation_reference import Observation, classify, valuate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
 
@@ -39,26 +38,26 @@ def test_hand_worked_statuses_prices_and_values():
     pts = hand_case()
     btc = [(p.cells["bitcoin"].status, p.cells["bitcoin"].price, p.cells["bitcoin"].value) for p in pts]
     assert btc == [
-        ("observed", 100.0, 150.0),   # day 0: observed that instant
-        ("carried", 100.0, 150.0),    # day 1: 24 h old, not < one interval, within 48 h
-        ("observed", 110.0, 165.0),   # day 2: 12 h old
-        ("carried", 110.0, 165.0),    # day 3: 36 h old
-        ("missing", None, None),      # day 4: 60 h old > 48 h
+        ("observed", 100.0, 150.0),  # day 0: observed that instant
+        ("carried", 100.0, 150.0),  # day 1: 24 h old, not < one interval, within 48 h
+        ("observed", 110.0, 165.0),  # day 2: 12 h old
+        ("carried", 110.0, 165.0),  # day 3: 36 h old
+        ("missing", None, None),  # day 4: 60 h old > 48 h
     ]
     eth = [(p.cells["ethereum"].amount, p.cells["ethereum"].status, p.cells["ethereum"].value) for p in pts]
     assert eth == [
-        (0.0, "observed", 0.0),   # not acquired yet: counts 0, whatever the price
+        (0.0, "observed", 0.0),  # not acquired yet: counts 0, whatever the price
         (0.0, "observed", 0.0),
         (2.0, "observed", 24.0),  # acquired exactly at the point: counts
         (2.0, "observed", 26.0),
-        (2.0, "carried", 26.0),   # day 3's price, 24 h old
+        (2.0, "carried", 26.0),  # day 3's price, 24 h old
     ]
     assert [(p.value, p.status) for p in pts] == [
         (150.0, "observed"),
         (150.0, "carried"),
         (189.0, "observed"),
         (191.0, "carried"),
-        (None, "missing"),        # a counted holding is missing: no value
+        (None, "missing"),  # a counted holding is missing: no value
     ]
     assert pts[1].cells["bitcoin"].price_ts == D0
     assert pts[4].cells["bitcoin"].price_ts is None
@@ -70,8 +69,8 @@ def test_hand_worked_coverage():
     # Expected: bitcoin 5 points + ethereum 3 held points. Observed: bitcoin days 0 and 2, ethereum days 2 and 3.
     assert (cov.expected, cov.present, cov.fraction) == (8, 4, 0.5)
     assert cov.missing == [
-        ("bitcoin", D0, D0 + D),               # day 1 needs an observation in (day 0, day 1]
-        ("bitcoin", D0 + 2 * D, D0 + 4 * D),   # days 3-4
+        ("bitcoin", D0, D0 + D),  # day 1 needs an observation in (day 0, day 1]
+        ("bitcoin", D0 + 2 * D, D0 + 4 * D),  # days 3-4
         ("ethereum", D0 + 3 * D, D0 + 4 * D),  # day 4
     ]
 
@@ -97,8 +96,8 @@ def test_ties_and_duplicates_resolve_by_event_id_then_latest_ingest():
     holdings = [Holding("x", 1.0)]
     rows = [
         obs("x", D0, 5.0, "b", 1),
-        obs("x", D0, 7.0, "b", 3),   # a later copy of event b: wins
-        obs("x", D0, 6.0, "a", 9),   # another source at the same instant, smaller event id
+        obs("x", D0, 7.0, "b", 3),  # a later copy of event b: wins
+        obs("x", D0, 6.0, "a", 9),  # another source at the same instant, smaller event id
         obs("x", D0 - H, None, "z"),  # no price: ignored
     ]
     (p,) = valuate(holdings, rows, [D0], D, D)
@@ -127,13 +126,17 @@ prices = st.floats(min_value=0.0001, max_value=1e6, allow_nan=False)
 def portfolios(draw):
     coins = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=4))
     holdings = [
-        Holding(c, draw(st.floats(min_value=0.001, max_value=1e4)),
-                draw(st.none() | st.integers(min_value=D0 - D, max_value=D0 + 6 * D)))
+        Holding(
+            c,
+            draw(st.floats(min_value=0.001, max_value=1e4)),
+            draw(st.none() | st.integers(min_value=D0 - D, max_value=D0 + 6 * D)),
+        )
         for c in coins
     ]
     observations = [
-        Observation(draw(st.sampled_from(["a", "b", "c"])), draw(st.integers(D0 - 3 * D, D0 + 5 * D)), draw(prices),
-                    f"e{i}")
+        Observation(
+            draw(st.sampled_from(["a", "b", "c"])), draw(st.integers(D0 - 3 * D, D0 + 5 * D)), draw(prices), f"e{i}"
+        )
         for i in range(draw(st.integers(0, 25)))
     ]
     staleness = draw(st.sampled_from([0, D, 2 * D, 5 * D]))
@@ -157,11 +160,14 @@ def test_reference_properties(case):
                 assert c.price_ts <= p.t
                 assert p.t - c.price_ts < D or p.t - c.price_ts <= staleness
             # Every lot acquired by t is counted, and only those.
-            expected_amount = sum(h.amount for h in holdings
-                                  if h.coin == c.coin and (h.acquired_ms is None or h.acquired_ms <= p.t))
+            expected_amount = sum(
+                h.amount for h in holdings if h.coin == c.coin and (h.acquired_ms is None or h.acquired_ms <= p.t)
+            )
             assert c.amount == pytest.approx(expected_amount)
     # Doubling every amount doubles every value.
-    doubled = valuate([Holding(h.coin, 2 * h.amount, h.acquired_ms) for h in holdings], observations, GRID, D, staleness)
+    doubled = valuate(
+        [Holding(h.coin, 2 * h.amount, h.acquired_ms) for h in holdings], observations, GRID, D, staleness
+    )
     for p, q in zip(pts, doubled):
         assert (p.value is None) == (q.value is None)
         if p.value is not None:
@@ -192,8 +198,10 @@ def test_points_from_rows_groups_by_time():
 
 
 def test_response_shape():
-    pts = [Point(D0, 150.0, "observed", {"bitcoin": Cell("bitcoin", 1.5, 100.0, D0 - H, "observed", 150.0)}),
-           Point(D0 + D, None, "missing", {"bitcoin": Cell("bitcoin", 1.5, None, None, "missing", None)})]
+    pts = [
+        Point(D0, 150.0, "observed", {"bitcoin": Cell("bitcoin", 1.5, 100.0, D0 - H, "observed", 150.0)}),
+        Point(D0 + D, None, "missing", {"bitcoin": Cell("bitcoin", 1.5, None, None, "missing", None)}),
+    ]
     body = valuation.response("usd", "daily", D0 - 5, D0 + D, 2 * D, pts, D)
     assert body == {
         "vs_currency": "usd",
@@ -202,13 +210,33 @@ def test_response_shape():
         "to": "2026-01-02T00:00:00Z",
         "staleness_s": 172800,
         "points": [
-            {"ts": "2026-01-01T00:00:00Z", "value": 150.0, "status": "observed",
-             "holdings": {"bitcoin": {"amount": 1.5, "price": 100.0, "price_ts": "2025-12-31T23:00:00Z",
-                                      "value": 150.0, "status": "observed"}}},
-            {"ts": "2026-01-02T00:00:00Z", "value": None, "status": "missing",
-             "holdings": {"bitcoin": {"amount": 1.5, "price": None, "price_ts": None, "value": None,
-                                      "status": "missing"}}},
+            {
+                "ts": "2026-01-01T00:00:00Z",
+                "value": 150.0,
+                "status": "observed",
+                "holdings": {
+                    "bitcoin": {
+                        "amount": 1.5,
+                        "price": 100.0,
+                        "price_ts": "2025-12-31T23:00:00Z",
+                        "value": 150.0,
+                        "status": "observed",
+                    }
+                },
+            },
+            {
+                "ts": "2026-01-02T00:00:00Z",
+                "value": None,
+                "status": "missing",
+                "holdings": {
+                    "bitcoin": {"amount": 1.5, "price": None, "price_ts": None, "value": None, "status": "missing"}
+                },
+            },
         ],
-        "coverage": {"expected": 2, "present": 1, "fraction": 0.5,
-                     "missing": [{"coin": "bitcoin", "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}]},
+        "coverage": {
+            "expected": 2,
+            "present": 1,
+            "fraction": 0.5,
+            "missing": [{"coin": "bitcoin", "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}],
+        },
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from coinstream.runtime import hdfs, trino
 from coinstream.runtime.config import LocalSettings
 
@@ -99,7 +98,7 @@ def test_trino_server_config_single_node_on_the_configured_host(cfg, tmp_path):
     assert conf["discovery.uri"] == "http://127.0.0.9:18080"
     assert conf["plugin.dir"] == str(tmp_path / "trino" / "plugin")
     # Query memory must fit the heap with the headroom Trino keeps for itself.
-    mb = lambda v: int(v.removesuffix("MB"))  # noqa: E731
+    mb = lambda v: int(v.removesuffix("MB"))
     assert mb(conf["query.max-memory-per-node"]) + mb(conf["memory.heap-headroom-per-node"]) <= cfg.trino_heap_mb
     assert int(conf["task.concurrency"]) & (int(conf["task.concurrency"]) - 1) == 0  # a power of two
 

@@ -8,7 +8,6 @@ import tarfile
 import time
 
 import pytest
-
 from coinstream import crds
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.fetch import FetchError

@@ -6,7 +6,6 @@ import io
 import tarfile
 
 import pytest
-
 from coinstream.runtime import fetch
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-
 from coinstream.runtime import fetch
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,6 @@ import sys
 import time
 
 import pytest
-
 from coinstream.runtime import fetch
 from coinstream.runtime.component import Component, Health
 from coinstream.runtime.config import LocalSettings
@@ -47,7 +46,9 @@ def test_failed_fetch_is_retried_then_reported(tmp_path, monkeypatch):
     fetch.cached("flaky", tmp_path / "flaky", flaky)
     assert len(attempts) == 3
     with pytest.raises(fetch.FetchError, match="always broken"):
-        fetch.cached("broken", tmp_path / "broken", lambda tmp: (_ for _ in ()).throw(fetch.FetchError("always broken")))
+        fetch.cached(
+            "broken", tmp_path / "broken", lambda tmp: (_ for _ in ()).throw(fetch.FetchError("always broken"))
+        )
     assert not (tmp_path / "broken").exists()  # nothing half-made is left to be used
 
 
@@ -70,7 +71,9 @@ def test_managed_process_start_stop_and_stale_pid(tmp_path):
 
 def test_sigkill_is_immediate(tmp_path):
     proc = ManagedProcess("stubborn", tmp_path)
-    proc.start([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"])
+    proc.start(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"]
+    )
     started = time.monotonic()
     proc.kill()
     assert not proc.running() and time.monotonic() - started < 5
@@ -121,11 +124,17 @@ def test_cli_bad_setting_is_one_line(tmp_path):
 
 
 def test_cli_missing_jdk_is_one_line(tmp_path):
-    env = {"COINSTREAM_LOCAL_JAVA17_HOME": str(tmp_path), "COINSTREAM_LOCAL_STATE_DIR": str(tmp_path / "s"),
-           "COINSTREAM_LOCAL_KAFKA_PORT": "19092", "COINSTREAM_LOCAL_KAFKA_CONTROLLER_PORT": "19093",
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "coinstream.cli", "up", "kafka"], capture_output=True, text=True,
-                         env=env, timeout=120)
+    env = {
+        "COINSTREAM_LOCAL_JAVA17_HOME": str(tmp_path),
+        "COINSTREAM_LOCAL_STATE_DIR": str(tmp_path / "s"),
+        "COINSTREAM_LOCAL_KAFKA_PORT": "19092",
+        "COINSTREAM_LOCAL_KAFKA_CONTROLLER_PORT": "19093",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "coinstream.cli", "up", "kafka"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 1, out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert "is not a JDK" in last and "Traceback" not in out.stderr
@@ -141,7 +150,7 @@ def test_a_child_that_dies_at_start_is_reported_at_once(tmp_path):
             return [sys.executable, "-c", "import sys; print('bad config: port'); sys.exit(3)"], {}
 
     comp = Crashing(cfg, 0)
-    comp.ports = lambda: []
+    comp.ports = list
     started = time.monotonic()
     with pytest.raises(StartError, match="exited during start-up") as err:
         comp.start(say=lambda *_: None)

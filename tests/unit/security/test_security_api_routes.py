@@ -15,7 +15,8 @@ import pytest
 pytestmark = pytest.mark.unit
 
 _spec = importlib.util.spec_from_file_location(
-    "security_api_harness", Path(__file__).parents[2] / "unit" / "api" / "conftest.py")
+    "security_api_harness", Path(__file__).parents[2] / "unit" / "api" / "conftest.py"
+)
 _harness = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_harness)
 

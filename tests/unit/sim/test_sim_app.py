@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from coingecko_sim import prices
 from coingecko_sim.app import create_app
 from coingecko_sim.catalog import COINS, VS_CURRENCIES
@@ -40,7 +39,9 @@ def sim():
 def _range(client, coin="bitcoin", vs="usd", frm=None, to=None, **extra):
     frm = (NOW - 10 * DAY) // 1000 if frm is None else frm
     to = NOW // 1000 if to is None else to
-    return client.get(f"/api/v3/coins/{coin}/market_chart/range", query_string={"vs_currency": vs, "from": frm, "to": to, **extra})
+    return client.get(
+        f"/api/v3/coins/{coin}/market_chart/range", query_string={"vs_currency": vs, "from": frm, "to": to, **extra}
+    )
 
 
 def test_ping_and_lists(sim):
@@ -87,8 +88,9 @@ def test_market_chart_days_ends_with_the_current_tick(sim):
     assert body["prices"][-1][1] == prices.price_at("solana", "usd", times[-1], SEED)
     hourly = sim.get("/api/v3/coins/solana/market_chart?vs_currency=usd&days=30").get_json()["prices"]
     assert len(hourly) == 30 * 24 + 1
-    assert sim.get("/api/v3/coins/solana/market_chart?vs_currency=usd&days=90&precision=2").get_json()["prices"][0][1] == round(
-        prices.price_at("solana", "usd", hourly[0][0] - 60 * DAY, SEED), 2)
+    assert sim.get("/api/v3/coins/solana/market_chart?vs_currency=usd&days=90&precision=2").get_json()["prices"][0][
+        1
+    ] == round(prices.price_at("solana", "usd", hourly[0][0] - 60 * DAY, SEED), 2)
 
 
 def test_errors_have_coingeckos_shapes(sim):
@@ -96,7 +98,12 @@ def test_errors_have_coingeckos_shapes(sim):
     assert (resp.status_code, resp.get_json()) == (404, {"error": "coin not found"})
     resp = _range(sim, vs="xyz")
     assert (resp.status_code, resp.get_json()) == (400, {"error": "invalid vs_currency"})
-    for bad in ({"frm": "yesterday"}, {"frm": NOW // 1000, "to": NOW // 1000 - 10}, {"interval": "weekly"}, {"precision": "99"}):
+    for bad in (
+        {"frm": "yesterday"},
+        {"frm": NOW // 1000, "to": NOW // 1000 - 10},
+        {"interval": "weekly"},
+        {"precision": "99"},
+    ):
         resp = _range(sim, **bad)
         assert resp.status_code == 400 and isinstance(resp.get_json()["error"], str)
     resp = sim.get("/api/v3/coins/bitcoin/market_chart/range?vs_currency=usd&from=1")
@@ -124,15 +131,25 @@ def test_public_history_limit_and_pro_reach(sim):
 
 
 def test_range_before_genesis_is_empty(sim):
-    resp = sim.get("/api/v3/coins/hyperliquid/market_chart/range?vs_currency=usd&from=1600000000&to=1700000000",
-                   headers={"x-cg-pro-api-key": "k"})
+    resp = sim.get(
+        "/api/v3/coins/hyperliquid/market_chart/range?vs_currency=usd&from=1600000000&to=1700000000",
+        headers={"x-cg-pro-api-key": "k"},
+    )
     assert resp.get_json() == {"prices": [], "market_caps": [], "total_volumes": []}
 
 
 def test_simple_price(sim):
-    resp = sim.get("/api/v3/simple/price", query_string={
-        "ids": "bitcoin,ethereum,unknown-coin", "vs_currencies": "usd,btc,xyz", "include_market_cap": "true",
-        "include_24hr_vol": "true", "include_24hr_change": "true", "include_last_updated_at": "true"})
+    resp = sim.get(
+        "/api/v3/simple/price",
+        query_string={
+            "ids": "bitcoin,ethereum,unknown-coin",
+            "vs_currencies": "usd,btc,xyz",
+            "include_market_cap": "true",
+            "include_24hr_vol": "true",
+            "include_24hr_change": "true",
+            "include_last_updated_at": "true",
+        },
+    )
     body = resp.get_json()
     assert set(body) == {"bitcoin", "ethereum"}
     tick = NOW - NOW % 60_000
@@ -154,7 +171,9 @@ def test_coins_markets(sim):
     assert rows[0]["market_cap"] >= rows[1]["market_cap"]
     second = sim.get("/api/v3/coins/markets?vs_currency=usd&per_page=5&page=2").get_json()
     assert second[0]["market_cap_rank"] == 6
-    row = sim.get("/api/v3/coins/markets?vs_currency=usd&ids=solana&price_change_percentage=24h,7d&sparkline=true").get_json()[0]
+    row = sim.get(
+        "/api/v3/coins/markets?vs_currency=usd&ids=solana&price_change_percentage=24h,7d&sparkline=true"
+    ).get_json()[0]
     assert row["id"] == "solana" and row["current_price"] == prices.price_at("solana", "usd", NOW - NOW % 60_000, SEED)
     assert row["low_24h"] <= row["current_price"] <= row["high_24h"]
     assert row["atl"] <= row["current_price"] <= row["ath"]
@@ -258,9 +277,17 @@ def test_reset_restores_the_start_up_configuration():
 def test_service_endpoints_openapi_and_metrics(sim):
     assert sim.get("/healthz").status_code == 200 and sim.get("/readyz").status_code == 200
     doc = sim.get("/openapi.json").get_json()
-    for path in ("/api/v3/ping", "/api/v3/simple/price", "/api/v3/coins/list", "/api/v3/coins/markets",
-                 "/api/v3/coins/{id}/market_chart", "/api/v3/coins/{id}/market_chart/range",
-                 "/api/v3/coins/{id}/history", "/__sim/faults", "/__sim/stats"):
+    for path in (
+        "/api/v3/ping",
+        "/api/v3/simple/price",
+        "/api/v3/coins/list",
+        "/api/v3/coins/markets",
+        "/api/v3/coins/{id}/market_chart",
+        "/api/v3/coins/{id}/market_chart/range",
+        "/api/v3/coins/{id}/history",
+        "/__sim/faults",
+        "/__sim/stats",
+    ):
         assert path in doc["paths"]
     _range(sim, coin="no-such-coin")
     metrics = sim.get("/metrics").get_data(as_text=True)
@@ -282,7 +309,8 @@ def test_a_listed_coin_has_a_path_of_its_own_and_is_served_like_any(sim, restore
     assert resp.get_json()["genesis"] == COINS["bitcoin"].genesis
     assert sim.post("/__sim/coins", json={"id": "t1-bitcoin", "like": "bitcoin"}).status_code == 200  # idempotent
     assert {"id": "t1-bitcoin", "symbol": "t1-bitcoin", "name": "Bitcoin (t1-bitcoin)"} in sim.get(
-        "/api/v3/coins/list").get_json()
+        "/api/v3/coins/list"
+    ).get_json()
     body = _range(sim, "t1-bitcoin").get_json()
     assert body["prices"] and all(p == prices.price_at("t1-bitcoin", "usd", t, SEED) for t, p in body["prices"])
     assert [p for _, p in body["prices"]] != [p for _, p in _range(sim, "bitcoin").get_json()["prices"]]
@@ -304,5 +332,8 @@ def test_listing_is_bounded(sim, restore_catalog, monkeypatch):
 
     monkeypatch.setattr(catalog, "MAX_LISTED", len(COINS) - len(catalog.CATALOG_IDS) + 2)  # two more
     assert [sim.post("/__sim/coins", json={"id": f"t5-{n}", "like": "solana"}).status_code for n in range(3)] == [
-        201, 201, 409]
+        201,
+        201,
+        409,
+    ]
     assert "t5-2" not in COINS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from coingecko_sim import chart
 from coingecko_sim.chart import DAY_MS, GRACE_MS, ParamError, PlanError
 

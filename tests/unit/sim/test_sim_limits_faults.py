@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from coingecko_sim.config import SimConfig, from_env
 from coingecko_sim.faults import ANY, FaultBoard, FaultSpec, Stats, truncate
 from coingecko_sim.ratelimit import SlidingWindowLimiter
@@ -108,7 +107,9 @@ def test_stats_count_calls_and_faults():
 def test_settings_from_env(monkeypatch):
     monkeypatch.setenv("COINGECKO_SIM_SEED", "9")
     monkeypatch.setenv("COINGECKO_SIM_RATE_LIMIT_PER_MINUTE", "0")
-    monkeypatch.setenv("COINGECKO_SIM_FAULTS", '[{"endpoint": "ping", "error_rate": 1}, {"endpoint": "*", "latency_ms": 5}]')
+    monkeypatch.setenv(
+        "COINGECKO_SIM_FAULTS", '[{"endpoint": "ping", "error_rate": 1}, {"endpoint": "*", "latency_ms": 5}]'
+    )
     cfg = from_env()
     assert cfg.seed == 9 and cfg.rate_limits() == {"public": 0, "demo": 0, "pro": 500}
     assert [f.endpoint for f in cfg.faults] == ["ping", "*"]
@@ -117,8 +118,12 @@ def test_settings_from_env(monkeypatch):
 
 @pytest.mark.parametrize(
     ("var", "value"),
-    [("COINGECKO_SIM_SEED", "x"), ("COINGECKO_SIM_RATE_LIMIT_PER_MINUTE", "-1"),
-     ("COINGECKO_SIM_FAULTS", "{not json"), ("COINGECKO_SIM_FAULTS", '{"endpoint": "nope"}')],
+    [
+        ("COINGECKO_SIM_SEED", "x"),
+        ("COINGECKO_SIM_RATE_LIMIT_PER_MINUTE", "-1"),
+        ("COINGECKO_SIM_FAULTS", "{not json"),
+        ("COINGECKO_SIM_FAULTS", '{"endpoint": "nope"}'),
+    ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(monkeypatch, var, value):
     monkeypatch.setenv(var, value)

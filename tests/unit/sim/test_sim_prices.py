@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from coingecko_sim import prices
 from coingecko_sim.catalog import COINS, CRYPTO_QUOTES, FIATS, REFERENCE_MS, VS_CURRENCIES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
 
@@ -88,7 +87,10 @@ def test_pegged_coins_stay_on_their_peg():
 def _log_returns(coin_id: str, step_ms: int, n: int = 800) -> list[float]:
     start = REFERENCE_MS - 2 * 365 * DAY
     return [
-        math.log(prices.price_at(coin_id, "usd", start + (i + 1) * step_ms) / prices.price_at(coin_id, "usd", start + i * step_ms))
+        math.log(
+            prices.price_at(coin_id, "usd", start + (i + 1) * step_ms)
+            / prices.price_at(coin_id, "usd", start + i * step_ms)
+        )
         for i in range(n)
     ]
 

@@ -41,6 +41,7 @@ def install_files() -> dict[str, str]:
         return {p.name: p.read_text() for p in sorted(src.glob("*.yaml"))}
     from coinstream.crds import strimzi_source
     from coinstream.runtime.config import LocalSettings
+
     files: dict[str, str] = {}
     with tarfile.open(fileobj=io.BytesIO(strimzi_source(LocalSettings()))) as tf:
         for m in tf.getmembers():
@@ -77,8 +78,7 @@ def render(operator_ns: str, watched_ns: str, operator_image: str, kafka_prefix:
         if name.startswith(WATCHED_ROLEBINDINGS) and watched_ns != operator_ns:
             docs.append((name, _place(yaml.safe_load(text), watched_ns)))
     return "---\n".join(
-        f"# from Strimzi {VERSION} {INSTALL_DIR}{name}\n" + yaml.safe_dump(doc, sort_keys=False)
-        for name, doc in docs
+        f"# from Strimzi {VERSION} {INSTALL_DIR}{name}\n" + yaml.safe_dump(doc, sort_keys=False) for name, doc in docs
     )
 
 
