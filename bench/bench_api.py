@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import importlib.util
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -35,21 +33,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from coinstream_testkit.net import free_port
+from coinstream_testkit.stats import percentile
 
-ROOT = Path(__file__).resolve().parents[1]
 DAY = 86_400_000
-
-
-def _stub_module():
-    spec = importlib.util.spec_from_file_location("bench_stub_query", ROOT / "tests/integration/api/stub_query.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 # --- load generator -------------------------------------------------------------
@@ -102,7 +89,9 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
     except Exception as exc:  # noqa: BLE001 - any failure means: no broker to bench against
         return {"skipped": f"Kafka not reachable at {bootstrap} ({type(exc).__name__}); run `coinstream up kafka`"}
 
-    stub = _stub_module().StubQuery()
+    from coinstream_testkit.stub_query import StubQuery
+
+    stub = StubQuery()
     suffix = uuid.uuid4().hex[:8]
     topics = TopicSettings(
         backfill_requests=f"bench.api.{suffix}.backfill",
@@ -119,7 +108,7 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
         ],
     )
     key = "bench-key"
-    port = _free_port()
+    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     (tmp / "metrics").mkdir()
     env = os.environ | {
@@ -140,7 +129,7 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     import subprocess
 
-    log = open(tmp / "gunicorn.log", "w")
+    log = open(tmp / "gunicorn.log", "w")  # noqa: SIM115 - gunicorn writes it while the bench runs; closed below
     proc = subprocess.Popen(
         [gunicorn, "-c", "python:coinstream_common.gunicorn_conf", "coinstream_api.app:create_app()"],
         env=env,
@@ -184,8 +173,8 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
             "requests_ok": ok,
             "errors": bad,
             "requests_per_s": round(ok / elapsed, 1),
-            "latency_ms_p50": round(_pct(lat, 0.5) * 1000, 2) if lat else None,
-            "latency_ms_p99": round(_pct(lat, 0.99) * 1000, 2) if lat else None,
+            "latency_ms_p50": round(percentile(lat, 50) * 1000, 2) if lat else None,
+            "latency_ms_p99": round(percentile(lat, 99) * 1000, 2) if lat else None,
             "target_requests_per_s": 500,
         }
     finally:
@@ -247,7 +236,9 @@ def bench_valuation(samples: int) -> list[dict]:
     out = []
     for label, coin_ids, start, stop, interval in cases:
 
-        def create(shift_s: int) -> tuple[float, requests.Response]:
+        def create(
+            shift_s: int, coin_ids=coin_ids, start=start, stop=stop, interval=interval
+        ) -> tuple[float, requests.Response]:
             body = {
                 "holdings": [{"coin": c, "amount": 1.0 + i} for i, c in enumerate(coin_ids)],
                 "vs_currency": "usd",
@@ -292,12 +283,12 @@ def bench_valuation(samples: int) -> list[dict]:
                 "samples": len(warm),
                 "statuses": sorted(set(statuses)),
                 "coverage_fraction": present,
-                "api_ms_p50": round(statistics.median(warm) * 1000, 1),
-                "api_ms_p99": round(_pct(warm, 0.99) * 1000, 1),
-                "api_uncached_ms_p50": round(statistics.median(cold) * 1000, 1),
-                "api_uncached_ms_p99": round(_pct(cold, 0.99) * 1000, 1),
-                "query_service_alone_ms_p50": round(statistics.median(direct) * 1000, 1),
-                "query_service_alone_ms_p99": round(_pct(direct, 0.99) * 1000, 1),
+                "api_ms_p50": round(percentile(warm, 50) * 1000, 1),
+                "api_ms_p99": round(percentile(warm, 99) * 1000, 1),
+                "api_uncached_ms_p50": round(percentile(cold, 50) * 1000, 1),
+                "api_uncached_ms_p99": round(percentile(cold, 99) * 1000, 1),
+                "query_service_alone_ms_p50": round(percentile(direct, 50) * 1000, 1),
+                "query_service_alone_ms_p99": round(percentile(direct, 99) * 1000, 1),
                 "target_p50_ms": 300 if "365" in label else None,
             }
         )
@@ -305,14 +296,6 @@ def bench_valuation(samples: int) -> list[dict]:
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_http(url: str, timeout_s: float) -> None:

@@ -17,7 +17,7 @@ pipeline is touched) and measures, in one bounded run:
 from __future__ import annotations
 
 import argparse
-import socket
+import contextlib
 import sys
 import threading
 import time
@@ -30,20 +30,9 @@ from coinstream.runtime.trino import run_query
 from coinstream_common.events import LandedNotification, PriceEvent
 from coinstream_common.kafka import TopicSpec, ensure_topics
 from coinstream_common.settings import KafkaSettings
+from coinstream_testkit.net import free_port
+from coinstream_testkit.stats import percentile
 from confluent_kafka import Consumer, Producer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 class Bench:
@@ -106,11 +95,9 @@ class Bench:
         p.flush(30)
         started = time.monotonic()
         while time.monotonic() - started < timeout_s:
-            try:
+            with contextlib.suppress(Exception):  # not queryable yet
                 if self.query(f"SELECT count(*) FROM coin_prices WHERE coin_id = '{coin}'")[0][0] >= 1000:
                     return time.monotonic() - started
-            except Exception:  # noqa: BLE001 - not queryable yet
-                pass
             time.sleep(0.5)
         raise RuntimeError("warm-up events never became queryable")
 

@@ -2,7 +2,7 @@
 
 By default the api runs under gunicorn as the runtime starts it (2 workers)
 on a loopback ephemeral port, against the real Kafka (fresh topics) and the
-stub query service (tests/integration/api/stub_query.py), so the figures are
+stub query service (coinstream_testkit.stub_query), so the figures are
 the api's own. While the load runs, a lander thread adds one day of prices
 every few seconds and publishes the landed notification, as the Spark job
 does: open streams receive ``update`` events and their portfolios complete.
@@ -139,8 +139,8 @@ if __name__ != "__main__":
 # --- the orchestrator: python bench/bench_load.py ---------------------------------------------
 def _main(argv: list[str] | None = None) -> int:
     import argparse
+    import contextlib
     import csv
-    import importlib.util
     import json
     import subprocess
     import tempfile
@@ -151,7 +151,6 @@ def _main(argv: list[str] | None = None) -> int:
 
     import requests
 
-    root = Path(__file__).resolve().parents[1]
     day = 86_400_000
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="load duration (at least 60 for the report)")
@@ -204,19 +203,18 @@ def _main(argv: list[str] | None = None) -> int:
             pending_bodies = [body(1, end - 3 * day, end)]
             target = "the running stack's api"
         else:
-            spec = importlib.util.spec_from_file_location("bench_servers", root / "tests/integration/fuzz/servers.py")
-            servers = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(servers)
             from coinstream.runtime.config import LocalSettings
             from coinstream_common.kafka import EventProducer, broker_metadata
             from coinstream_common.settings import KafkaSettings
+            from coinstream_testkit import servers
+            from coinstream_testkit.stub_query import StubQuery
 
             bootstrap = LocalSettings().kafka_bootstrap
             try:
                 broker_metadata(bootstrap, timeout_s=3)
             except Exception as exc:  # noqa: BLE001 - any failure means no broker to load against
                 return _skip(f"Kafka not reachable at {bootstrap} ({type(exc).__name__}); `coinstream up kafka`")
-            stub = servers.load_stub_query().StubQuery(coins=coins)
+            stub = StubQuery(coins=coins)
             cleanup.append(stub.close)
             for i, coin in enumerate(coins):
                 stub.table.add(
@@ -296,7 +294,7 @@ def _main(argv: list[str] | None = None) -> int:
             ),
         }
         run = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=args.seconds + args.stream_hold + 120
+            cmd, check=False, env=env, capture_output=True, text=True, timeout=args.seconds + args.stream_hold + 120
         )
         lander_stop.set()
         if run.returncode != 0 or not (tmp / "load_stats.csv").exists():
@@ -307,10 +305,8 @@ def _main(argv: list[str] | None = None) -> int:
     finally:
         lander_stop.set()
         for close in reversed(cleanup):
-            try:
+            with contextlib.suppress(Exception):  # best effort: the figures are already taken
                 close()
-            except Exception:  # noqa: BLE001 - best effort: the figures are already taken
-                pass
 
     agg = rows["Aggregated"]
     total, failures = int(agg["Request Count"]), int(agg["Failure Count"])

@@ -7,13 +7,13 @@ Skipped, with the reason, when no cluster answers; settings in k8slib/live.py.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from coingecko_sim.prices import price_at
-from coinstream_common.timeutil import parse_instant
+from coinstream_common.timeutil import to_iso
+from coinstream_testkit import sse
+from coinstream_testkit.portfolios import seeded_values
 from k8slib.live import BASE_URL, TIMEOUT_S
 
 pytestmark = pytest.mark.live
@@ -51,27 +51,18 @@ def test_portfolio_reaches_complete(release, api_key):
     ) as stream:
         assert stream.status_code == 200, stream.text
         assert stream.headers["Content-Type"].startswith("text/event-stream")
-        name, data = None, []
-        for line in stream.iter_lines(decode_unicode=True):
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                data.append(line.split(":", 1)[1].strip())
-            elif line == "" and name:
-                events.append((name, json.loads("\n".join(data)) if data else None))
-                if name == "complete":
-                    break
-                name, data = None, []
-    assert events and events[-1][0] == "complete", [e[0] for e in events]
+        for event in sse.stream(stream.iter_content(chunk_size=None)):
+            events.append(event["event"])
+            if event["event"] == "complete":
+                break
+    assert events and events[-1] == "complete", events
     final = requests.get(f"{BASE_URL}/v1/portfolios/{portfolio_id}", headers=headers, timeout=30)
     assert final.status_code == 200
     # the figures are the simulator's seeded prices, point for point
+    grid, values = seeded_values(body)
     points = final.json()["valuation"]["points"]
-    assert len(points) == 49
-    for point in points:
-        at = int(parse_instant(point["ts"]))
-        assert point["value"] == pytest.approx(
-            sum(h["amount"] * price_at(h["coin"], "usd", at) for h in body["holdings"]), rel=1e-9
-        ), point
+    assert len(grid) == 49
+    assert [p["ts"] for p in points] == [to_iso(t) for t in grid]
+    assert [p["value"] for p in points] == pytest.approx(values, rel=1e-9)
     chart = requests.get(f"{BASE_URL}/v1/portfolios/{portfolio_id}/chart.png", headers=headers, timeout=30)
     assert chart.status_code == 200 and chart.content[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,10 +11,9 @@ import time
 
 import pytest
 import requests
-from coingecko_sim.catalog import CATALOG_IDS, COINS, list_coin
-from coingecko_sim.prices import price_at
-from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
 from coinstream_common.timeutil import INTERVAL_MS, to_iso
+from coinstream_testkit import portfolios
+from coinstream_testkit.sim import list_fresh_coins, new_tag
 from k8slib import live
 
 pytestmark = pytest.mark.live
@@ -30,11 +29,12 @@ VICTIMS = [
     ("Kafka broker", f"strimzi.io/cluster={live.RELEASE},strimzi.io/broker-role=true"),
     ("Trino worker", f"app.kubernetes.io/instance={live.RELEASE},app.kubernetes.io/component=trino-worker"),
 ]
-SIM_LIST = (
-    "import json,sys,urllib.request\n"
+SIM_LIST = (  # prints the HTTP status of POST /__sim/coins
+    "import sys,urllib.error,urllib.request\n"
     "req=urllib.request.Request('http://127.0.0.1:8000/__sim/coins', data=sys.argv[1].encode(),"
     " headers={'Content-Type':'application/json'}, method='POST')\n"
-    "print(urllib.request.urlopen(req, timeout=10).status)\n"
+    "try: print(urllib.request.urlopen(req, timeout=10).status)\n"
+    "except urllib.error.HTTPError as e: print(e.code)\n"
 )
 TRINO_SQL = (
     "import json,sys,trino\n"
@@ -45,19 +45,17 @@ TRINO_SQL = (
 
 def fresh_coins(kube, count: int) -> list[str]:
     """Coins listed in the cluster's simulator (and in this process's catalog, for the seeded
-    prices) now: nothing can have landed for them."""
+    prices) now: nothing can have landed for them. The simulator is not behind the Ingress:
+    the listing is posted from inside its pod."""
     sim = live.pods(kube, "coingecko-sim")[0].metadata.name
-    today = int(time.time() * 1000) // DAY * DAY
-    likes = sorted(c for c, coin in COINS.items() if c in CATALOG_IDS and coin.genesis_ms < today - 400 * DAY)
-    tag = f"k8s{random.getrandbits(32):08x}"
-    coins = []
-    for n in range(count):
-        coin_id, like = f"{tag}-{n}", random.choice(likes)
-        out = live.exec_in(kube, sim, ["python3", "-c", SIM_LIST, json.dumps({"id": coin_id, "like": like})])
-        assert out.strip() == "201", out
-        list_coin(coin_id, like)
-        coins.append(coin_id)
-    return coins
+
+    def post_listing(listing: dict) -> int:
+        out = live.exec_in(kube, sim, ["python3", "-c", SIM_LIST, json.dumps(listing)]).strip()
+        assert out.splitlines() and out.splitlines()[-1].isdigit(), out
+        return int(out.splitlines()[-1])
+
+    tag = new_tag("k8s")
+    return list_fresh_coins(post_listing, [f"{tag}-{n}" for n in range(count)])
 
 
 def sql(kube, statement: str) -> list:
@@ -79,20 +77,10 @@ def test_deleting_a_pod_of_each_kind_loses_and_duplicates_nothing(release, api_k
     coins = fresh_coins(release, 3)
     today = int(time.time() * 1000) // DAY * DAY
     start = today - random.randint(90, 300) * DAY
-    body = {
-        "vs_currency": "usd",
-        "from": to_iso(start),
-        "to": to_iso(start + (DAYS - 1) * DAY),
-        "interval": "daily",
-        "holdings": [{"coin": c, "amount": round(random.uniform(0.5, 50), 3)} for c in coins],
-    }
+    body = portfolios.body(coins, start, DAYS)
 
-    deadline = time.monotonic() + COIN_LIST_MISS_RELOAD_S + 30
-    while True:  # the api learns of coins listed moments ago at its next coin-list reload
-        created = requests.post(f"{live.BASE_URL}/v1/portfolios", json=body, headers=headers, timeout=30)
-        if created.status_code != 400 or time.monotonic() > deadline:
-            break
-        time.sleep(3)
+    # the api learns of coins listed moments ago at its next coin-list reload
+    created = portfolios.post_portfolio(live.BASE_URL, body, headers, margin_s=30, every_s=3, answer_within_s=30)
     assert created.status_code == 202, created.text
     location = created.headers["Location"]
 
@@ -111,8 +99,7 @@ def test_deleting_a_pod_of_each_kind_loses_and_duplicates_nothing(release, api_k
 
     live.wait(f"complete after deleting {deleted}", complete, every_s=10)
     final = requests.get(f"{live.BASE_URL}{location}", headers=headers, timeout=30).json()
-    grid = [start + i * DAY for i in range(DAYS)]
-    want = [sum(h["amount"] * price_at(h["coin"], "usd", t) for h in body["holdings"]) for t in grid]
+    grid, want = portfolios.seeded_values(body)
     points = final["valuation"]["points"]
     assert [p["ts"] for p in points] == [to_iso(t) for t in grid]
     assert [p["value"] for p in points] == pytest.approx(want, rel=1e-9)

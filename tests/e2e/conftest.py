@@ -10,6 +10,7 @@ stop and start servers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -19,10 +20,11 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 import trino
-from coingecko_sim.catalog import CATALOG_IDS, COINS, list_coin
 from coingecko_sim.prices import price_at
-from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
 from coinstream_common.timeutil import INTERVAL_MS, parse_instant, to_iso
+from coinstream_testkit import portfolios, sse
+from coinstream_testkit.portfolios import seeded_values
+from coinstream_testkit.sim import SimAdmin, list_fresh_coins, new_tag
 
 KEY = {"X-API-Key": "dev-key"}
 DAY = INTERVAL_MS["daily"]
@@ -37,7 +39,6 @@ class Stream:
     url: str
     timeout_s: float
     events: list[tuple[str, str | None, dict]] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
     status: int | None = None
     error: str | None = None
     ended: bool = False  # the server closed the stream
@@ -58,19 +59,21 @@ class Stream:
                 if resp.status_code != 200:
                     self.error = f"HTTP {resp.status_code}: {resp.text[:300]}"
                     return
-                for kind, ident, data in parse_sse(resp.iter_lines(decode_unicode=True), self.comments):
-                    self.events.append((kind, ident, data))
+                events = sse.stream(resp.iter_content(chunk_size=None))
+                for event in events:
+                    kind = event["event"]
+                    self.events.append((kind, event.get("id"), json.loads(event["data"])))
                     if kind in ("complete", "timeout") or self._stop.is_set() or time.monotonic() > deadline:
                         break
                 else:
                     self.ended = True
                     return
                 # After `complete` the server ends the stream: nothing more may arrive.
-                rest = list(parse_sse(resp.iter_lines(decode_unicode=True), self.comments))
+                rest = list(events)
                 self.ended = True
                 if rest:
-                    self.error = f"events after {self.events[-1][0]}: {[e[0] for e in rest]}"
-        except Exception as exc:  # recorded; the test asserts on it
+                    self.error = f"events after {self.events[-1][0]}: {[e['event'] for e in rest]}"
+        except Exception as exc:  # noqa: BLE001 - recorded; the test asserts on it
             if not self._stop.is_set():
                 self.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -87,40 +90,8 @@ class Stream:
     def close(self) -> None:
         self._stop.set()
         if self._resp is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a half-read response
                 self._resp.close()
-            except Exception:  # noqa: BLE001 - closing a half-read response
-                pass
-
-
-def parse_sse(lines, comments: list[str]):
-    """Yield (event, id, data) from SSE lines; comment lines are appended to ``comments``."""
-    event, ident, data = "message", None, []
-    for raw in lines:
-        if raw is None:
-            continue
-        if raw == "":
-            if data:
-                yield event, ident, json.loads("\n".join(data))
-            event, ident, data = "message", None, []
-        elif raw.startswith(":"):
-            comments.append(raw[1:].strip())
-        else:
-            name, _, value = raw.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                event = value
-            elif name == "id":
-                ident = value
-            elif name == "data":
-                data.append(value)
-
-
-def seeded_values(body: dict) -> tuple[list[int], list[float]]:
-    """The portfolio's grid and its value at each point, from the simulator's seeded prices."""
-    start = parse_instant(body["from"])
-    grid = [start + i * DAY for i in range(DAYS)]
-    return grid, [sum(h["amount"] * price_at(h["coin"], "usd", t) for h in body["holdings"]) for t in grid]
 
 
 class FreshCoins:
@@ -131,22 +102,16 @@ class FreshCoins:
     POOL = 16 * COINS_PER_PORTFOLIO
 
     def __init__(self, sim_url: str) -> None:
-        self.sim_url = sim_url
-        self.tag = f"e2e{random.getrandbits(32):08x}"
+        self.sim = SimAdmin(sim_url)
+        self.tag = new_tag("e2e")
         self.rng = random.Random()
         self.unused: list[str] = []
         self.listed = 0
 
     def _list_more(self) -> None:
-        today = int(time.time() * 1000) // DAY * DAY
-        likes = sorted(c for c, coin in COINS.items() if c in CATALOG_IDS and coin.genesis_ms < today - 400 * DAY)
-        for _ in range(self.POOL):
-            coin_id, like = f"{self.tag}-{self.listed}", self.rng.choice(likes)
-            resp = requests.post(f"{self.sim_url}/__sim/coins", json={"id": coin_id, "like": like}, timeout=10)
-            assert resp.status_code == 201, resp.text
-            list_coin(coin_id, like)
-            self.unused.append(coin_id)
-            self.listed += 1
+        ids = [f"{self.tag}-{n}" for n in range(self.listed, self.listed + self.POOL)]
+        self.unused += list_fresh_coins(self.sim.list_coin, ids, self.rng)
+        self.listed += len(ids)
 
     def take(self, count: int) -> list[str]:
         if len(self.unused) < count:
@@ -158,28 +123,12 @@ class FreshCoins:
         """A portfolio of fresh coins over DAYS days within the plan's year of history."""
         today = int(time.time() * 1000) // DAY * DAY
         start = today - self.rng.randint(30, 330) * DAY
-        return {
-            "vs_currency": "usd",
-            "from": to_iso(start),
-            "to": to_iso(start + (DAYS - 1) * DAY),
-            "interval": "daily",
-            "holdings": [
-                {"coin": c, "amount": round(self.rng.uniform(0.5, 50), 3)} for c in self.take(COINS_PER_PORTFOLIO)
-            ],
-        }
+        return portfolios.body(self.take(COINS_PER_PORTFOLIO), start, DAYS, rng=self.rng)
 
 
 def post_portfolio(api_url: str, body: dict) -> requests.Response:
     """POST as a user would; a coin listed moments ago may take the api's next coin-list reload."""
-    deadline = time.monotonic() + COIN_LIST_MISS_RELOAD_S + 15
-    while True:
-        started = time.monotonic()
-        created = requests.post(f"{api_url}/v1/portfolios", json=body, headers=KEY, timeout=30)
-        unknown = created.status_code == 400 and created.json()["error"]["code"] == "unknown_coin"
-        if not unknown or time.monotonic() > deadline:
-            assert time.monotonic() - started < 10, "the first answer must come at once"
-            return created
-        time.sleep(2)
+    return portfolios.post_portfolio(api_url, body, KEY)
 
 
 @pytest.fixture(scope="session")
@@ -197,7 +146,7 @@ class Pipeline:
         self.cfg = cfg
         self.api = f"http://{cfg.host}:{cfg.api_port}"
         self.query = f"http://{cfg.host}:{cfg.query_port}"
-        self.sim = f"http://{cfg.host}:{cfg.sim_port}"
+        self.sim = SimAdmin(f"http://{cfg.host}:{cfg.sim_port}")
         self.streams: list[Stream] = []
         self.pollers: list[Poller] = []
 
@@ -216,16 +165,16 @@ class Pipeline:
 
     # -- the simulator ------------------------------------------------------
     def sim_fault(self, **spec) -> None:
-        requests.post(f"{self.sim}/__sim/faults", json=spec, timeout=10).raise_for_status()
+        self.sim.fault(**spec)
 
     def sim_clear_faults(self) -> None:
-        requests.delete(f"{self.sim}/__sim/faults", timeout=10).raise_for_status()
+        self.sim.clear_faults()
 
     def sim_stats(self) -> dict:
-        return requests.get(f"{self.sim}/__sim/stats", timeout=10).json()
+        return self.sim.stats()
 
     def sim_calls(self, endpoint: str = "market_chart_range") -> int:
-        return sum(self.sim_stats()["calls"].get(endpoint, {}).values())
+        return self.sim.calls(endpoint)
 
     def wait_sim_calls(self, endpoint: str, above: int, timeout_s: float) -> bool:
         """Wait until the simulator served more than ``above`` calls of ``endpoint`` (ingest is fetching)."""

@@ -8,14 +8,17 @@ figures equal what the simulator's seeded prices imply.
 
 from __future__ import annotations
 
+import json
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
 import requests
 from coinstream_common.timeutil import to_iso
+from coinstream_testkit import sse
+from coinstream_testkit.portfolios import seeded_values
 
-from .conftest import parse_sse, post_portfolio, seeded_values
+from .conftest import post_portfolio
 
 pytestmark = pytest.mark.e2e
 KEY = {"X-API-Key": "dev-key"}
@@ -37,16 +40,17 @@ def test_portfolio_backfills_streams_to_complete_and_matches_seeded_prices(whole
     with requests.get(f"{api}{location}/stream", headers=KEY, stream=True, timeout=(10, 120)) as resp:
         assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
         deadline = time.monotonic() + 300
-        for event in parse_sse(resp.iter_lines(decode_unicode=True), []):
+        stream = sse.stream(resp.iter_content(chunk_size=None))
+        for event in stream:
             events.append(event)
-            if event[0] in ("complete", "timeout") or time.monotonic() > deadline:
+            if event["event"] in ("complete", "timeout") or time.monotonic() > deadline:
                 break
         # After `complete` the server ends the stream: nothing more arrives.
-        assert list(parse_sse(resp.iter_lines(decode_unicode=True), [])) == []
-    kinds = [e[0] for e in events]
+        assert list(stream) == []
+    kinds = [e["event"] for e in events]
     assert kinds[-1] == "complete", f"stream ended with {kinds[-1]} after {kinds}"
     assert "update" in kinds
-    fractions = [e[2]["completeness"]["fraction"] for e in events]
+    fractions = [json.loads(e["data"])["completeness"]["fraction"] for e in events]
     assert fractions == sorted(fractions), "completeness only grows as data lands"
 
     final = requests.get(f"{api}{location}", headers=KEY, timeout=30).json()

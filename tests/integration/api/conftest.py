@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,21 +15,13 @@ import pytest
 import requests
 from coinstream_common.kafka import EventProducer, ensure_topics, topic_specs
 from coinstream_common.settings import KafkaSettings, TopicSettings
+from coinstream_testkit import sse, stub_query
+from coinstream_testkit.net import free_port
 from werkzeug.serving import make_server
-
-_spec = importlib.util.spec_from_file_location("api_stub_query_it", Path(__file__).with_name("stub_query.py"))
-stub_query = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stub_query)
 
 KEY, OTHER_KEY = "it-key-alice", "it-key-bob"
 DAY = 86_400_000
 T0 = 1_735_689_600_000  # 2025-01-01T00:00:00Z
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Env:
@@ -72,10 +63,8 @@ class Env:
 
         admin = AdminClient({"bootstrap.servers": self.kafka.bootstrap_servers})
         for future in admin.delete_topics(self.created, operation_timeout=10).values():
-            try:
+            with contextlib.suppress(Exception):  # best effort: a leftover test topic harms nothing
                 future.result()
-            except Exception:  # best effort: a leftover test topic harms nothing
-                pass
 
     def land_days(self, coin: str, prices: dict[int, float], vs: str = "usd") -> None:
         """Land {day index: price}: into the stub's table, then a landed notification on Kafka."""
@@ -129,7 +118,7 @@ class GunicornApi:
         )
         (tmp / "metrics").mkdir(exist_ok=True)  # label-less gauges write their file at import
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        self.log = open(tmp / "gunicorn.log", "w+")
+        self.log = open(tmp / "gunicorn.log", "w+")  # noqa: SIM115 - gunicorn writes it while running; closed by stop()
         self.proc = subprocess.Popen(
             [gunicorn, "-c", "python:coinstream_common.gunicorn_conf", "coinstream_api.app:create_app()"],
             env=full,
@@ -211,9 +200,6 @@ class SseReader:
     """Reads a stream in a thread; ``events`` fills as they arrive (each with its arrival time)."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
-        from coinstream_api import sse
-
-        self._parse = sse.parse_stream
         self.resp = requests.get(url, headers=headers, stream=True, timeout=(5, 30))
         self.raw = ""
         self.events: list[dict] = []
@@ -224,7 +210,7 @@ class SseReader:
         try:
             for chunk in self.resp.iter_content(chunk_size=None):
                 self.raw += chunk.decode()
-                parsed = self._parse(self.raw)
+                parsed = sse.parse(self.raw)
                 for e in parsed[len(self.events) :]:
                     e["at"] = time.monotonic()
                     self.events.append(e)

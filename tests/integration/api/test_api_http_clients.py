@@ -1,22 +1,15 @@
 """The api's HTTP clients against a real (stub) server: the query service and CoinGecko's coin list."""
 
-import socket
-
 import pytest
 from coinstream_api.coins import KnownCoins
 from coinstream_api.query_client import QueryClient, QueryRejected, QueryUnavailable
 from coinstream_common.settings import CoinGeckoSettings
+from coinstream_testkit.net import free_port
 
 pytestmark = pytest.mark.integration
 
 T0 = 1_735_689_600_000
 DAY = 86_400_000
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_query_client_valuation_and_failures(stub):
@@ -37,7 +30,7 @@ def test_query_client_valuation_and_failures(stub):
     with pytest.raises(QueryUnavailable, match="404"):  # not the query service at all: an HTML 404
         QueryClient(stub.base_url + "/nowhere", 5).valuation({"bitcoin": 1.0}, "usd", T0, T0 + DAY, "daily")
 
-    gone = QueryClient(f"http://127.0.0.1:{closed_port()}", timeout_s=2)
+    gone = QueryClient(f"http://127.0.0.1:{free_port()}", timeout_s=2)
     with pytest.raises(QueryUnavailable, match="unreachable"):
         gone.valuation({"bitcoin": 1.0}, "usd", T0, T0 + DAY, "daily")
     ok, why = gone.healthy()
@@ -48,5 +41,5 @@ def test_known_coins_from_the_coin_list_and_pattern_only_fallback(stub):
     coins = KnownCoins(CoinGeckoSettings(base_url=stub.coingecko_url))
     ids = coins.ids()
     assert "bitcoin" in ids and "not-a-listed-coin" not in ids
-    unreachable = KnownCoins(CoinGeckoSettings(base_url=f"http://127.0.0.1:{closed_port()}/api/v3", timeout_s=1))
+    unreachable = KnownCoins(CoinGeckoSettings(base_url=f"http://127.0.0.1:{free_port()}/api/v3", timeout_s=1))
     assert unreachable.ids() is None  # pattern-only until it can be fetched

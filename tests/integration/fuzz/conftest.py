@@ -7,17 +7,14 @@ api, the CoinGecko simulator for ingest.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-
-_spec = importlib.util.spec_from_file_location("fuzz_servers", Path(__file__).with_name("servers.py"))
-servers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(servers)
+from coinstream_testkit import servers
+from coinstream_testkit.stub_query import StubQuery
 
 API_KEY = "fuzz-key-4b1c9e"
 DAY = 86_400_000
@@ -94,7 +91,7 @@ def query_target(trino_port, hdfs_uri, fuzz_tmp):
 
 @pytest.fixture(scope="module")
 def api_target(kafka_bootstrap, fuzz_tmp):
-    stub = servers.load_stub_query().StubQuery()
+    stub = StubQuery()
     start = int(
         (datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=40)).timestamp() * 1000
     )

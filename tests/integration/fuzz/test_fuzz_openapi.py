@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 import schemathesis
+from coinstream_testkit import sse
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -128,23 +129,6 @@ def json_error(ctx, response, case) -> None:
     assert "Traceback" not in response.content.decode(errors="replace"), "a stack trace in the error body"
 
 
-def sse_events(text: str) -> list[dict[str, str]]:
-    """Events of an event-stream body (WHATWG rules: blank line ends an event, ':' lines are comments)."""
-    events, fields = [], {}
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if not line:
-            if "data" in fields or "event" in fields:
-                events.append(fields)
-            fields = {}
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
-    return events
-
-
 def sse_portfolio_events(ctx, response, case) -> None:
     """The stream's documented contract: update events, then complete (or timeout); update/complete data a Portfolio."""
     if response.status_code != 200 or not _content_type(response).startswith("text/event-stream"):
@@ -153,7 +137,7 @@ def sse_portfolio_events(ctx, response, case) -> None:
     validator = jsonschema.Draft202012Validator(
         {"$ref": "#/components/schemas/Portfolio", "components": doc["components"]}
     )
-    events = sse_events(response.content.decode())
+    events = sse.parse(response.content)
     assert events, f"empty event stream: {response.content[:300]!r}"
     for n, event in enumerate(events):
         assert event.get("event") in ("update", "complete", "timeout"), f"event #{n}: unknown event {event!r:.200}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,23 +14,20 @@ import requests
 from coinstream_common.events import PriceEvent
 from coinstream_common.kafka import TopicSpec, ensure_topics, make_consumer
 from coinstream_common.settings import KafkaSettings
+from coinstream_testkit.net import free_port
+from coinstream_testkit.sim import SimAdmin
 from confluent_kafka.admin import AdminClient
 
 SIM_SEED = 42
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Sim:
+class Sim(SimAdmin):
     """A coingecko-sim process and its control API (/__sim)."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(self.url, timeout_s=5)
         self.log = workdir / "sim.log"
         env = os.environ | {
             "COINSTREAM_HTTP_HOST": "127.0.0.1",
@@ -70,18 +66,6 @@ class Sim:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError("coingecko-sim did not answer within 30s")
-
-    def reset(self) -> None:
-        requests.post(self.url + "/__sim/reset", timeout=5).raise_for_status()
-
-    def fault(self, **spec) -> None:
-        requests.post(self.url + "/__sim/faults", json=spec, timeout=5).raise_for_status()
-
-    def clear_faults(self) -> None:
-        requests.delete(self.url + "/__sim/faults", timeout=5).raise_for_status()
-
-    def stats(self) -> dict:
-        return requests.get(self.url + "/__sim/stats", timeout=5).json()
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -12,7 +12,6 @@ import uuid
 from collections import Counter
 
 import pytest
-import requests
 from coingecko_sim.prices import quote
 from coinstream_common.events import BackfillRequest, now_ms
 from coinstream_common.kafka import EventProducer, make_consumer
@@ -222,15 +221,14 @@ def test_readiness_follows_kafka_and_coingecko(ingest_env, monkeypatch):
 
 
 def test_the_sims_own_rate_limit_is_a_503_with_its_retry_after(ingest_env, fresh_sim, prices_topic, kafka_bootstrap):
-    limits = fresh_sim.url + "/__sim/rate_limits"
-    requests.put(limits, json={"public": 4}, timeout=5).raise_for_status()
+    fresh_sim.rate_limits(public=4)
     client = create_app().test_client()
     from_ms, to_ms = today() - 250 * DAY, today() - 20 * DAY
     resp = post_history(client, "polkadot", "usd", from_ms, to_ms, "hourly")  # 2 lookups + 3 calls > 4/min
     assert resp.status_code == 503, resp.get_json()
     assert resp.get_json()["error"]["code"] == "coingecko_rate_limited"
     assert 5 < int(resp.headers["Retry-After"]) <= 60  # the sim's sliding window, handed back to the caller
-    requests.put(limits, json={"public": 0}, timeout=5).raise_for_status()
+    fresh_sim.rate_limits(public=0)
     resp = post_history(client, "polkadot", "usd", from_ms, to_ms, "hourly")
     assert resp.status_code == 202
     expected = expected_points("polkadot", "usd", from_ms, to_ms, "hourly")

@@ -7,7 +7,6 @@ so the tests neither see nor disturb the lander `coinstream up` runs.
 from __future__ import annotations
 
 import re
-import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,13 +18,8 @@ import trino.exceptions
 from coinstream.runtime.lander import PriceLander, isolated_env, remove_isolated
 from coinstream_common.kafka import TopicSpec, ensure_topics
 from coinstream_common.settings import KafkaSettings
+from coinstream_testkit.net import free_port
 from confluent_kafka import Consumer, Producer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -9,16 +9,11 @@ import time
 import pytest
 from coinstream_common.settings import QuerySettings, ServiceSettings, TrinoSettings
 from coinstream_query.app import create_app
+from coinstream_testkit.net import free_port
 
 pytestmark = pytest.mark.integration
 
 VALUATION = {"holdings": [{"coin": "bitcoin", "amount": 1}], "from": "2026-01-01", "to": "2026-01-05"}
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -65,7 +60,7 @@ def assert_all_unavailable(client) -> None:
 
 
 def test_closed_port_is_503(tmp_path):
-    app = create_app(TrinoSettings(port=closed_port()), QuerySettings(), ServiceSettings())
+    app = create_app(TrinoSettings(port=free_port()), QuerySettings(), ServiceSettings())
     started = time.monotonic()
     assert_all_unavailable(app.test_client())
     assert time.monotonic() - started < 15

@@ -9,15 +9,12 @@ chance to show in its output.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import requests
-
-_spec = importlib.util.spec_from_file_location("security_servers", Path(__file__).parents[1] / "fuzz" / "servers.py")
-servers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(servers)
+from coinstream_testkit import servers
+from coinstream_testkit.stub_query import StubQuery
 
 API_KEYS = ("sec-api-key-7f3a9c1e55", "sec-api-key-b2d4e6f802")
 COINGECKO_KEY = "sec-cg-key-5e1d0a9b33"
@@ -41,7 +38,7 @@ class SecureStack:
             "COINSTREAM_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
             "COINSTREAM_LOG_LEVEL": "DEBUG",
         }
-        self.stub = servers.load_stub_query().StubQuery()
+        self.stub = StubQuery()
         self.topics = servers.FreshTopics(kafka_bootstrap, "security")
         self.servers: dict[str, servers.Gunicorn] = {}
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 import requests
 from coingecko_sim import prices
 from coingecko_sim.seeded import stream_key, uniform
+from coinstream_testkit.net import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -20,15 +20,9 @@ SEED = 7
 DAY_S = 86_400
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("sim") / "gunicorn.log"
     env = {
         **os.environ,

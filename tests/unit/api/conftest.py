@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from coinstream_common.kafka import DeliveryError
 from coinstream_common.settings import ApiSettings, KafkaSettings, TopicSettings
 from coinstream_common.timeutil import to_iso
-
-_stub_path = Path(__file__).parents[2] / "integration" / "api" / "stub_query.py"
-_spec = importlib.util.spec_from_file_location("api_stub_query", _stub_path)
-stub_query = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stub_query)
+from coinstream_testkit import stub_query
 
 KEY, OTHER_KEY = "key-alice", "key-bob"
 DAY = 86_400_000

@@ -45,13 +45,9 @@ def valuation(p, stub_query, table):
 
 @pytest.fixture
 def stub_query():
-    from importlib.util import module_from_spec, spec_from_file_location
-    from pathlib import Path
+    from coinstream_testkit import stub_query
 
-    spec = spec_from_file_location("stub_q", Path(__file__).parents[2] / "integration" / "api" / "stub_query.py")
-    mod = module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return stub_query
 
 
 def test_state_recomputes_values_with_lots_and_marks_points(stub_query):

@@ -5,8 +5,8 @@ import threading
 import time
 
 import pytest
-from coinstream_api import sse
 from coinstream_common.events import LandedCoin, LandedNotification
+from coinstream_testkit import sse
 
 pytestmark = pytest.mark.unit
 
@@ -266,9 +266,9 @@ def _read_stream(resp, until_events, timeout_s=20.0):
     raw, deadline = "", time.monotonic() + timeout_s
     for chunk in resp.response:
         raw += chunk.decode() if isinstance(chunk, bytes) else chunk
-        if len(sse.parse_stream(raw)) >= until_events or time.monotonic() > deadline:
+        if len(sse.parse(raw)) >= until_events or time.monotonic() > deadline:
             break
-    return sse.parse_stream(raw), raw
+    return sse.parse(raw), raw
 
 
 def test_stream_sends_updates_as_data_lands_then_complete(make_harness):

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from coinstream_api import sse
+from coinstream_testkit.sse import parse
 
 pytestmark = pytest.mark.unit
 
@@ -13,14 +14,14 @@ def test_event_framing_round_trips():
     text = sse.event("update", data, 42)
     assert text.startswith("id: 42\nevent: update\ndata: ") and text.endswith("\n\n")
     assert text.count("\n\n") == 1  # one event: the newline inside the data is escaped in JSON
-    (parsed,) = sse.parse_stream(text)
+    (parsed,) = parse(text)
     assert parsed["id"] == "42" and parsed["event"] == "update" and json.loads(parsed["data"]) == data
 
 
 def test_event_without_id_and_comments_and_retry():
     stream = sse.retry(3000) + sse.comment("heartbeat") + sse.event("timeout", {"a": 1}) + sse.comment("x\ny")
     assert stream.startswith("retry: 3000\n\n: heartbeat\n\n")
-    events = sse.parse_stream(stream)
+    events = parse(stream)
     assert events == [{"event": "timeout", "data": '{"a":1}'}]
 
 

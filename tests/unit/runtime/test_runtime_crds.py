@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 import tarfile
 import time
 
@@ -11,6 +10,7 @@ import pytest
 from coinstream import crds
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.fetch import FetchError
+from coinstream_testkit.net import free_port
 
 pytestmark = pytest.mark.unit
 
@@ -29,12 +29,6 @@ def _tarball(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_mirror_without_the_archive_names_the_setting(tmp_path):
     (tmp_path / "mirror").mkdir()
     with pytest.raises(crds.ArtifactUnavailable, match=crds.MIRROR_ENV):
@@ -42,7 +36,7 @@ def test_a_mirror_without_the_archive_names_the_setting(tmp_path):
 
 
 def test_no_mirror_and_no_download_fails_at_once_naming_the_setting(tmp_path, monkeypatch):
-    monkeypatch.setattr(crds, "STRIMZI_RELEASE_URL", f"http://127.0.0.1:{_closed_port()}/strimzi.tar.gz")
+    monkeypatch.setattr(crds, "STRIMZI_RELEASE_URL", f"http://127.0.0.1:{free_port()}/strimzi.tar.gz")
     started = time.monotonic()
     with pytest.raises(crds.ArtifactUnavailable, match=crds.MIRROR_ENV):
         crds.ensure(_settings(tmp_path))

@@ -1,17 +1,15 @@
 """Services as the runtime runs them (gunicorn, real config), on ephemeral loopback ports.
 
-Shared by the fuzz, security and load tests (loaded by path: test modules
-cannot import each other by name). Each service gets the env it needs to
-reach its dependencies *up*: fresh Kafka topics per run (so fuzzed input
-never reaches the real pipeline's topics), the real Trino, and the stub query
-service or the CoinGecko simulator.
+Shared by the fuzz and security tests and the load benchmark. Each service gets
+the env it needs to reach its dependencies *up*: fresh Kafka topics per run (so
+fuzzed input never reaches the real pipeline's topics), the real Trino, and the
+stub query service or the CoinGecko simulator.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +18,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[3]
+from .net import free_port
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: gunicorn runs from there
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 APPS = {
@@ -29,20 +29,6 @@ APPS = {
     "query": "coinstream_query.app:create_app()",
     "api": "coinstream_api.app:create_app()",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def load_stub_query():
-    """tests/integration/api/stub_query.py, the api's stand-in for the query service and the coin list."""
-    spec = importlib.util.spec_from_file_location("fuzz_stub_query", ROOT / "tests/integration/api/stub_query.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 class Gunicorn:
@@ -76,7 +62,7 @@ class Gunicorn:
             }
         )
         self.log_path = tmp / f"{service}-{self.port}.log"
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - the server's output while it runs; closed by close()
         self.proc = subprocess.Popen(
             [GUNICORN, "-c", "python:coinstream_common.gunicorn_conf", APPS[service]],
             env=self.env,
@@ -113,7 +99,8 @@ class Gunicorn:
 
 
 class FreshTopics:
-    """Every DESIGN topic under a unique prefix, created on the broker, deleted by ``delete()``."""
+    """Every topic of ``TopicSettings`` (prices, DLQ, backfill requests, landed, portfolio events) under
+    a unique prefix, created on the broker, deleted by ``delete()``."""
 
     def __init__(self, bootstrap: str, label: str) -> None:
         from coinstream_common.kafka import ensure_topics, topic_specs
@@ -146,10 +133,8 @@ class FreshTopics:
 
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         for future in admin.delete_topics(self.names, operation_timeout=10).values():
-            try:
+            with contextlib.suppress(Exception):  # a leftover test topic harms nothing
                 future.result()
-            except Exception:  # noqa: BLE001 - a leftover test topic harms nothing
-                pass
 
 
 def api_env(topics: FreshTopics, stub, keys: str, **extra: str) -> dict[str, str]:
