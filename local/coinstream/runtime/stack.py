@@ -6,59 +6,37 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Iterable
 
 from coinstream_common.settings import load
 
 from .component import Component
 from .config import LocalSettings
+from .hdfs import DataNode, NameNode
+from .kafka import Kafka
+from .lander import PriceLander
+from .prometheus import Prometheus
+from .services import Api, CoinGeckoSim, Ingest, Query
+from .trino import Trino
 
-# (module, class) in start order; a module not present yet is skipped, so the
-# stack grows as components are added.
-COMPONENTS: list[tuple[str, str]] = [
-    ("coinstream.runtime.kafka", "Kafka"),
-    ("coinstream.runtime.hdfs", "NameNode"),
-    ("coinstream.runtime.hdfs", "DataNode"),
-    ("coinstream.runtime.trino", "Trino"),
-    ("coinstream.runtime.services", "CoinGeckoSim"),
-    ("coinstream.runtime.services", "Ingest"),
-    ("coinstream.runtime.lander", "PriceLander"),
-    ("coinstream.runtime.services", "Query"),
-    ("coinstream.runtime.services", "Api"),
-]
-OPTIONAL: list[tuple[str, str]] = [
-    ("coinstream.runtime.prometheus", "Prometheus"),
-]
-
-
-def _load(entries: Iterable[tuple[str, str]], cfg: LocalSettings) -> list[Component]:
-    found = []
-    for module, cls in entries:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue
-            raise
-        if hasattr(mod, cls):
-            found.append(getattr(mod, cls)(cfg))
-    return found
+# In start order.
+COMPONENTS: list[type[Component]] = [Kafka, NameNode, DataNode, Trino, CoinGeckoSim, Ingest, PriceLander, Query, Api]
+# Started only when named (`coinstream up --prometheus`).
+OPTIONAL: list[type[Component]] = [Prometheus]
 
 
 class Stack:
     def __init__(self, cfg: LocalSettings | None = None, with_optional: bool = True) -> None:
         self.cfg = cfg or load(LocalSettings)
-        self.components = _load(COMPONENTS, self.cfg)
+        self.components: list[Component] = [cls(self.cfg) for cls in COMPONENTS]
         if with_optional:
-            self.components += _load(OPTIONAL, self.cfg)
+            self.components += [cls(self.cfg) for cls in OPTIONAL]
         self.by_name = {c.name: c for c in self.components}
 
     def resolve(self, names: Iterable[str] | None) -> list[Component]:
         """The named components and what they require, in start order."""
         if names is None:
-            return [c for c in self.components if c.name not in {n for _, n in OPTIONAL} and c not in self._optional()]
+            return [c for c in self.components if c not in self._optional()]
         wanted: set[str] = set()
 
         def add(name: str) -> None:
@@ -75,8 +53,7 @@ class Stack:
         return [c for c in self.components if c.name in wanted]
 
     def _optional(self) -> list[Component]:
-        optional_classes = {cls for _, cls in OPTIONAL}
-        return [c for c in self.components if type(c).__name__ in optional_classes]
+        return [c for c in self.components if type(c) in OPTIONAL]
 
     def up(self, names: Iterable[str] | None = None, say=print) -> list[str]:
         """Start what is not running; returns the names this call started."""
@@ -106,7 +83,3 @@ class Stack:
 
     def endpoints(self) -> dict[str, dict[str, str]]:
         return {c.name: c.endpoints() for c in self.components if c.endpoints()}
-
-
-def eprint(*args) -> None:
-    print(*args, file=sys.stderr)

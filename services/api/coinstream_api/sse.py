@@ -36,19 +36,3 @@ def parse_last_event_id(value: str | None) -> int | None:
         return None
     value = value.strip()
     return int(value) if value.isdigit() else None
-
-
-def parse_stream(text: str) -> list[dict[str, str]]:
-    """Split an SSE body into events (``id``, ``event``, ``data``); comments are dropped. For tests and clients."""
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
-        if "event" in fields or "data" in fields:
-            events.append(fields)
-    return events

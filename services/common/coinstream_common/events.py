@@ -222,15 +222,3 @@ PRICE_EVENT_SPARK_RULES = {
     "vs_currency_pattern": VS_CURRENCY,
     "event_id_pattern": r"^[0-9a-f]{32}$",
 }
-
-
-def parse_any(raw: bytes | str) -> Event:
-    """Parse an event of any known schema."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EventError(f"not JSON: {exc}") from None
-    schema = data.get("schema") if isinstance(data, dict) else None
-    if schema not in EVENT_TYPES:
-        raise EventError(f"unknown schema {schema!r}")
-    return EVENT_TYPES[schema].from_json(data)

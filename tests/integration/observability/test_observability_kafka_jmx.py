@@ -6,35 +6,30 @@ is exactly what the stack's Kafka component adds to its command.
 """
 
 import re
-import socket
 
 import pytest
 import requests
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.kafka import Kafka
-from coinstream.runtime.prometheus import dashboard_queries, jmx_agent_flag, kafka_agent_flag, rule_queries, selectors
+from coinstream.runtime.prometheus import jmx_agent_flag, kafka_agent_flag
 from coinstream_common.events import PriceEvent
 from coinstream_common.kafka import EventProducer
 from coinstream_common.settings import KafkaSettings
+from coinstream_testkit.net import free_port
+from coinstream_testkit.promql import dashboard_queries, rule_queries, selectors
 
 pytestmark = pytest.mark.integration
 
 FROM_THE_KAFKA_JVM = ("kafka_", "jvm_")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def kafka_with_agent(tmp_path_factory):
     cfg = LocalSettings(
         state_dir=str(tmp_path_factory.mktemp("kafka-jmx")),
-        kafka_port=_free_port(),
-        kafka_controller_port=_free_port(),
-        kafka_metrics_port=_free_port(),
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+        kafka_metrics_port=free_port(),
     )
     broker = Kafka(cfg)  # the stack's own component: its command carries kafka_agent_flag(cfg)
     assert kafka_agent_flag(cfg) in broker.command()[0]

@@ -6,7 +6,8 @@ the failure (with its reason) rather than skipped.
 
 import pytest
 import requests
-from coinstream.runtime.prometheus import concrete, dashboard_queries, rule_files, rule_queries, selectors
+from coinstream.runtime.prometheus import rule_files
+from coinstream_testkit.promql import concrete, dashboard_queries, rule_queries, selectors
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 from coinstream_common.timeutil import INTERVAL_MS, grid, parse_instant, to_iso
 from coinstream_query import valuation
 from coinstream_query.sql import Holding
-from coinstream_query.valuation_reference import Observation, valuate
+from coinstream_testkit.valuation_reference import Observation, valuate
 
 pytestmark = pytest.mark.integration
 

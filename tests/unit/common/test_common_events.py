@@ -7,9 +7,9 @@ from coinstream_common.events import (
     LandedNotification,
     PortfolioEvent,
     PriceEvent,
-    parse_any,
     price_event_id,
 )
+from coinstream_testkit.events import parse_any
 
 pytestmark = pytest.mark.unit
 

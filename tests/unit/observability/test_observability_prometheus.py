@@ -6,6 +6,7 @@ from coinstream.runtime import prometheus as prom
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.process import StartError
 from coinstream_common.settings import TrinoSettings
+from coinstream_testkit import promql
 
 pytestmark = pytest.mark.unit
 
@@ -83,8 +84,8 @@ def test_every_job_the_dashboards_and_rules_name_is_scraped(cfg):
     jobs = set(_jobs(cfg))
     named = {
         (q.source, v)
-        for q in prom.dashboard_queries() + prom.rule_queries()
-        for s in prom.selectors(q.expr)
+        for q in promql.dashboard_queries() + promql.rule_queries()
+        for s in promql.selectors(q.expr)
         for k, op, v in s.matchers
         if k == "job" and op == "="
     }
@@ -95,7 +96,7 @@ def test_every_job_the_dashboards_and_rules_name_is_scraped(cfg):
 def test_command_listens_where_configured_and_keeps_data_in_the_component_home(cfg, monkeypatch):
     monkeypatch.setattr(prom, "prometheus_binary", lambda: "/usr/bin/prometheus")
     comp = prom.Prometheus(cfg)
-    argv, env = comp.command()
+    argv, _env = comp.command()
     assert argv[0] == "/usr/bin/prometheus"
     assert f"--web.listen-address=127.0.0.1:{cfg.prometheus_port}" in argv
     assert f"--config.file={comp.home / 'prometheus.yml'}" in argv
@@ -152,14 +153,14 @@ def test_fetch_as_root_installs_debians_package_and_disables_its_service(cfg, mo
     ],
 )
 def test_selectors_finds_the_metrics_of_an_expression(expr, expected):
-    assert [(s.metric, s.matchers) for s in prom.selectors(expr)] == expected
+    assert [(s.metric, s.matchers) for s in promql.selectors(expr)] == expected
 
 
 def test_selector_promql_keeps_only_the_asked_matchers():
-    s = prom.Selector("m", (("job", "=", "api"), ("status", "=~", "5..")))
+    s = promql.Selector("m", (("job", "=", "api"), ("status", "=~", "5..")))
     assert s.promql(("=",)) == 'm{job="api"}'
     assert s.promql() == 'm{job="api",status=~"5.."}'
 
 
 def test_concrete_replaces_grafana_variables():
-    assert prom.concrete("rate(x[$__rate_interval]) + rate(y[${__interval}])") == "rate(x[1m]) + rate(y[30s])"
+    assert promql.concrete("rate(x[$__rate_interval]) + rate(y[${__interval}])") == "rate(x[1m]) + rate(y[30s])"

@@ -6,7 +6,7 @@ import pytest
 from coinstream_query import valuation
 from coinstream_query.sql import Holding
 from coinstream_query.valuation import Cell, Point
-from coinstream_query.valuation_reference import Observation, classify, valuate
+from coinstream_testkit.valuation_reference import Observation, classify, valuate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

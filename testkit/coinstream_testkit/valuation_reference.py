@@ -14,8 +14,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .sql import Holding
-from .valuation import Cell, Point
+from coinstream_query.sql import Holding
+from coinstream_query.valuation import Cell, Point
 
 SEVERITY = {"observed": 0, "carried": 1, "missing": 2}
 
