@@ -17,9 +17,13 @@ $(BIN)/python:
 
 install: $(VENV)/.installed system-packages k8s-tools
 
-# pip runs again only when a package definition changed
-$(VENV)/.installed: $(BIN)/python pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
-	$(INSTALL_LOCK) sh -c '[ $@ -nt pyproject.toml ] || { $(BIN)/pip install -q -e ".[dev]" && touch $@; }'
+# pip runs again only when a package definition or a lock changed. Every service's lock
+# (scripts/lock-requirements.py) is a constraint: a fresh .venv gets the versions the images
+# install, not whatever newer release pyproject's ranges would let pip pick, so the locks stay
+# equal to what the tests run with (tests/unit/test_requirement_locks.py).
+LOCKS := $(sort $(wildcard services/*/requirements.lock))
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCKS) $(wildcard */pyproject.toml */*/pyproject.toml)
+	$(INSTALL_LOCK) sh -c 'for f in pyproject.toml $(LOCKS); do [ $@ -nt $$f ] || { $(BIN)/pip install -q -e ".[dev]" $(addprefix -c ,$(LOCKS)) && touch $@; exit; }; done'
 
 # Debian packages the project needs: Maven (fetches the servers), promtool/Prometheus.
 system-packages:

@@ -56,7 +56,7 @@ def test_dockerfile_copies_what_the_build_args_name(image):
     """Each image's build arguments point at its own requirements and package."""
     dockerfile, build_args = IMAGES[image]
     sources = dockerfiles.copy_sources(REPO / dockerfile, build_args)
-    assert any(s.endswith("requirements.txt") for s in sources), sources
+    assert any(s.endswith(("requirements.lock", "requirements.txt")) for s in sources), sources
     for source in sources:
         assert (REPO / source).exists(), f"COPY {source} is not in the build context"
     if "PACKAGE" in build_args:
@@ -92,8 +92,10 @@ BAD_DOCKERFILES = {
         "runs as '0'",
     ),
     "tools": (
-        "FROM python:3.11.9-slim AS b\nFROM python:3.11.9-slim\nRUN apt-get update && apt-get install -y gcc\n"
-        "COPY --from=b /a /a\nUSER 1\n",
+        (
+            "FROM python:3.11.9-slim AS b\nFROM python:3.11.9-slim\nRUN apt-get update && apt-get install -y gcc\n"
+            "COPY --from=b /a /a\nUSER 1\n"
+        ),
         "installs gcc",
     ),
 }
@@ -177,7 +179,7 @@ def test_dockerignore_keeps_the_context_small():
     for needed in (
         "services/common/coinstream_common/settings.py",
         "services/api/coinstream_api/app.py",
-        "services/ingest/requirements.txt",
+        "services/ingest/requirements.lock",
         "spark-apps/price_lander/coinstream_lander/job.py",
         "services/Dockerfile",
     ):
