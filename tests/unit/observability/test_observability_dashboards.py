@@ -146,7 +146,8 @@ def test_every_coinstream_metric_used_is_defined():
 
 
 def test_dashboards_cover_the_pipeline():
-    """The overview shows what the issue asks: ingest rate, lag, event-to-queryable, API latency and errors, 429s."""
+    """The overview shows the pipeline's health on one board: ingest rate, the lander's Kafka lag,
+    event-to-queryable lag, API latency and 5xx errors, and CoinGecko's 429s."""
     exprs = " ".join(q.expr for q in dashboard_queries([DASHBOARDS_DIR / "coinstream-overview.json"]))
     for metric in (
         "coinstream_kafka_produced_total",
