@@ -14,7 +14,8 @@ import requests
 from coingecko_sim.catalog import CATALOG_IDS, COINS, list_coin
 from coingecko_sim.prices import price_at
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
-from coinstream_common.timeutil import INTERVAL_MS, to_iso
+from coinstream_common.timeutil import to_iso
+from coinstream_contract.vocabulary import INTERVAL_MS
 from k8slib import live
 
 pytestmark = pytest.mark.live

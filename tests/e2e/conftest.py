@@ -22,7 +22,8 @@ import trino
 from coingecko_sim.catalog import CATALOG_IDS, COINS, list_coin
 from coingecko_sim.prices import price_at
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
-from coinstream_common.timeutil import INTERVAL_MS, parse_instant, to_iso
+from coinstream_common.timeutil import parse_instant, to_iso
+from coinstream_contract.vocabulary import INTERVAL_MS
 
 KEY = {"X-API-Key": "dev-key"}
 DAY = INTERVAL_MS["daily"]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from coinstream_common.kafka import EventProducer, ensure_topics, topic_specs
+from coinstream_common.kafka import EventProducer, ensure_topics
 from coinstream_common.settings import KafkaSettings, TopicSettings
+from coinstream_contract.topics import topic_specs
 from werkzeug.serving import make_server
 
 _spec = importlib.util.spec_from_file_location("api_stub_query_it", Path(__file__).with_name("stub_query.py"))

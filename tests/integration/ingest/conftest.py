@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from coinstream_common.events import PriceEvent
-from coinstream_common.kafka import TopicSpec, ensure_topics, make_consumer
+from coinstream_common.kafka import ensure_topics, make_consumer
 from coinstream_common.settings import KafkaSettings
+from coinstream_contract.events import PriceEvent
+from coinstream_contract.topics import TopicSpec
 from confluent_kafka.admin import AdminClient
 
 SIM_SEED = 42

@@ -13,9 +13,9 @@ import requests
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.kafka import Kafka
 from coinstream.runtime.prometheus import dashboard_queries, jmx_agent_flag, kafka_agent_flag, rule_queries, selectors
-from coinstream_common.events import PriceEvent
 from coinstream_common.kafka import EventProducer
 from coinstream_common.settings import KafkaSettings
+from coinstream_contract.events import PriceEvent
 
 pytestmark = pytest.mark.integration
 

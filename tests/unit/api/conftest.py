@@ -6,8 +6,9 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from coinstream_api.settings import ApiSettings
 from coinstream_common.kafka import DeliveryError
-from coinstream_common.settings import ApiSettings, KafkaSettings, TopicSettings
+from coinstream_common.settings import KafkaSettings, TopicSettings
 from coinstream_common.timeutil import to_iso
 
 _stub_path = Path(__file__).parents[2] / "integration" / "api" / "stub_query.py"
