@@ -50,7 +50,7 @@ test-unit: install
 	$(BIN)/pytest -m unit
 
 docs:
-	$(BIN)/python -m coinstream.settings_doc > docs/SETTINGS.md
+	$(BIN)/python -m coinstream.settings_doc --write
 
 bench:
 	$(BIN)/python -m bench

@@ -79,8 +79,9 @@ def _client(args: tuple[str, int, str, str, float, int]) -> tuple[int, int, list
 
 def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
     from coinstream.runtime.config import LocalSettings
-    from coinstream_common.kafka import broker_metadata, ensure_topics, topic_specs
+    from coinstream_common.kafka import broker_metadata, ensure_topics
     from coinstream_common.settings import KafkaSettings, TopicSettings
+    from coinstream_contract.topics import topic_specs
 
     local = LocalSettings()
     bootstrap = f"{local.host}:{local.kafka_port}"

@@ -27,9 +27,10 @@ from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.lander import PriceLander, isolated_env, remove_isolated
 from coinstream.runtime.stack import Stack
 from coinstream.runtime.trino import run_query
-from coinstream_common.events import LandedNotification, PriceEvent
-from coinstream_common.kafka import TopicSpec, ensure_topics
+from coinstream_common.kafka import ensure_topics
 from coinstream_common.settings import KafkaSettings
+from coinstream_contract.events import LandedNotification, PriceEvent
+from coinstream_contract.topics import TopicSpec
 from coinstream_testkit.net import free_port
 from coinstream_testkit.stats import percentile
 from confluent_kafka import Consumer, Producer

@@ -9,10 +9,11 @@ import subprocess
 
 import pytest
 import yaml
+from coinstream import components
 from coinstream_common import settings
-from coinstream_common.kafka import topic_specs
 from coinstream_common.settings import TopicSettings
-from k8slib import render
+from coinstream_contract.topics import topic_specs
+from k8slib import policy, render
 from k8slib.render import by_kind, find
 
 pytestmark = pytest.mark.unit
@@ -172,25 +173,87 @@ def test_topic_names_reach_the_services_that_produce_and_consume(kind_docs):
         assert api[settings.env_name(TopicSettings, field)] == s.name
 
 
-GROUP_CLASSES = {
-    "service": settings.ServiceSettings,
-    "kafka": settings.KafkaSettings,
-    "topic": settings.TopicSettings,
-    "trino": settings.TrinoSettings,
-    "storage": settings.StorageSettings,
-    "coingecko": settings.CoinGeckoSettings,
-    "ingest": settings.IngestSettings,
-    "query": settings.QuerySettings,
-    "api": settings.ApiSettings,
-    "lander": settings.LanderSettings,
-}
+CATALOG = render.CHART / "files" / "settings.generated.yaml"
 
 
-def test_chart_setting_groups_mirror_service_settings():
-    helpers = (render.CHART / "templates" / "_helpers.tpl").read_text()
-    block = re.search(r'define "coinstream.settingGroups" -}}\n(.*?)\n{{- end', helpers, re.DOTALL).group(1)
-    chart = {svc: {GROUP_CLASSES[g] for g in groups} for svc, groups in yaml.safe_load(block).items()}
-    assert chart == {svc: set(groups) for svc, groups in settings.SERVICE_SETTINGS.items()}
+def _settings_env(docs, component: str) -> set[str]:
+    """The variables a component's containers get: its settings ConfigMap and its env entries."""
+    names = set(find(docs, "ConfigMap", f"{FULL}-{component}-settings")["data"])
+    for d in by_kind(docs, "Deployment"):
+        if d["metadata"]["name"] == f"{FULL}-{component}":
+            names |= {e["name"] for c in d["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+    return names - policy.EXTRA_ENV
+
+
+@pytest.mark.parametrize("values", render.VALUES_FILES)
+def test_each_component_gets_only_the_variables_its_groups_declare(helm_bin, values):
+    """The chart names variables from the generated catalog; each is one the component's code reads."""
+    docs = render.render((values,))
+    for component in components.COMPONENTS:
+        if not any(d["metadata"]["name"] == f"{FULL}-{component}-settings" for d in by_kind(docs, "ConfigMap")):
+            continue  # disabled in these values
+        got = _settings_env(docs, component)
+        assert got, component
+        assert got <= components.known_env_vars(component), (
+            component,
+            sorted(got - components.known_env_vars(component)),
+        )
+
+
+def test_secrets_are_never_in_a_config_map(kind_docs):
+    for cm in by_kind(kind_docs, "ConfigMap"):
+        assert not set(cm.get("data") or {}) & components.secret_env_vars(), cm["metadata"]["name"]
+    api = find(kind_docs, "Deployment", f"{FULL}-api")["spec"]["template"]["spec"]["containers"][0]
+    secret_env = {e["name"] for e in api["env"] if "secretKeyRef" in (e.get("valueFrom") or {})}
+    assert secret_env == {"COINSTREAM_API_API_KEYS"}
+
+
+def test_chart_names_variables_as_the_catalog_does(helm_bin, tmp_path):
+    """Rename a variable in the catalog: the rendered ConfigMaps follow, so the names are not hand-written."""
+    chart = tmp_path / "coinstream"
+    shutil.copytree(render.CHART, chart)
+    catalog = chart / "files" / "settings.generated.yaml"
+    text = catalog.read_text()
+    assert "    host: COINSTREAM_TRINO_HOST\n" in text and "    api_keys: COINSTREAM_API_API_KEYS\n" in text
+    text = text.replace("    host: COINSTREAM_TRINO_HOST\n", "    host: COINSTREAM_TRINO_HOSTNAME\n")
+    text = text.replace("    api_keys: COINSTREAM_API_API_KEYS\n", "    api_keys: COINSTREAM_API_KEYRING\n")
+    catalog.write_text(text)
+    result = render.template(("values-kind.yaml",), chart=chart)
+    assert result.ok, result.stderr
+    docs = render.parse(result.stdout)
+    for component in ("ingest", "query"):
+        data = find(docs, "ConfigMap", f"{FULL}-{component}-settings")["data"]
+        assert data["COINSTREAM_TRINO_HOSTNAME"] == f"{FULL}-trino" and "COINSTREAM_TRINO_HOST" not in data
+    api = find(docs, "Deployment", f"{FULL}-api")["spec"]["template"]["spec"]["containers"][0]
+    assert "COINSTREAM_API_KEYRING" in {e["name"] for e in api["env"]}
+
+
+def test_chart_refuses_a_field_the_catalog_lacks(helm_bin, tmp_path):
+    chart = tmp_path / "coinstream"
+    shutil.copytree(render.CHART, chart)
+    catalog = chart / "files" / "settings.generated.yaml"
+    catalog.write_text(catalog.read_text().replace("    metrics_port: COINSTREAM_LANDER_METRICS_PORT\n", ""))
+    result = render.template(("values-kind.yaml",), chart=chart)
+    assert not result.ok
+    assert "group lander has no field metrics_port" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("query.settings.COINSTREAM_API_MAX_POINTS=5", "is not a setting query reads"),
+        ("api.settings.COINSTREAM_API_API_KEYS=leaked", "is a secret"),
+    ],
+)
+def test_extra_settings_must_be_known_and_not_secret(helm_bin, setting, message):
+    result = render.template(("values-kind.yaml",), (setting,))
+    assert not result.ok
+    assert message in result.stderr
+
+
+def test_extra_settings_reach_the_config_map(helm_bin):
+    docs = render.render(("values-kind.yaml",), ("ingest.settings.COINSTREAM_INGEST_TRACKED_COINS=bitcoin",))
+    assert find(docs, "ConfigMap", f"{FULL}-ingest-settings")["data"]["COINSTREAM_INGEST_TRACKED_COINS"] == "bitcoin"
 
 
 def test_services_find_each_other(kind_docs):

@@ -178,6 +178,7 @@ def test_dockerignore_keeps_the_context_small():
         assert _ignored(patterns, clutter), f"{clutter} would be sent to the Docker daemon"
     for needed in (
         "services/common/coinstream_common/settings.py",
+        "services/common/coinstream_contract/events.py",
         "services/api/coinstream_api/app.py",
         "services/ingest/requirements.lock",
         "spark-apps/price_lander/coinstream_lander/job.py",

@@ -11,7 +11,8 @@ import time
 
 import pytest
 import requests
-from coinstream_common.timeutil import INTERVAL_MS, to_iso
+from coinstream_common.timeutil import to_iso
+from coinstream_contract.vocabulary import INTERVAL_MS
 from coinstream_testkit import portfolios
 from coinstream_testkit.sim import list_fresh_coins, new_tag
 from k8slib import live

@@ -101,10 +101,14 @@ def test_missing_resource_limit_from_values_is_caught_by_both_layers(helm_bin):
 
 
 def test_unknown_setting_from_values_is_caught(helm_bin):
-    """A setting the service does not read passes the schema (right shape) but not the policy."""
+    """A setting the service does not read passes the schema (right shape); the chart refuses it (its
+    settings catalog says what each component reads), and the policy catches one that gets in some other way."""
     result = render.template(("values-kind.yaml",), ("query.settings.COINSTREAM_API_MAX_HOLDINGS=5",))
-    assert result.ok, result.stderr
-    problems = policy.check_env_known(render.parse(result.stdout))
+    assert not result.ok
+    assert "query.settings.COINSTREAM_API_MAX_HOLDINGS is not a setting query reads" in result.stderr
+    docs = copy.deepcopy(list(render.render(("values-kind.yaml",))))
+    find(docs, "ConfigMap", f"{FULL}-query-settings")["data"]["COINSTREAM_API_MAX_HOLDINGS"] = "5"
+    problems = policy.check_env_known(docs)
     assert problems == [f"Deployment/{FULL}-query (query): COINSTREAM_API_MAX_HOLDINGS is not a setting query knows"]
 
 

@@ -116,7 +116,7 @@ build_stage_on_ca "$ROOT/spark-apps/price_lander/Dockerfile" SPARK_IMAGE "$docke
 [ "$(grep -c '^FROM \${SPARK_IMAGE}$' "$dockerfile")" = 1 ] || die "spark-apps/price_lander/Dockerfile's final stage is no longer 'FROM \${SPARK_IMAGE}'"
 
 inputs="$( { cat "$0" "$dockerfile"; image_id "$SPARK_IMAGE"; image_id "$PIP_IMAGE"; image_id "$JARS_IMAGE";
-             cd "$ROOT" && find services/common/coinstream_common spark-apps/price_lander -type f \
+             cd "$ROOT" && find services/common/coinstream_contract services/common/coinstream_common spark-apps/price_lander -type f \
                ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)"
 if up_to_date "$IMAGE" "$inputs"; then
   log "image $IMAGE: up to date"; echo "$IMAGE"; exit 0
@@ -128,6 +128,6 @@ run_logged image-lander 15 "${DOCKER[@]}" build --network host --label "io.coins
 log "image $IMAGE: built in $(( SECONDS - start ))s"
 assert_no_build_ca "$IMAGE"
 "${DOCKER[@]}" run --rm --network none --entrypoint python3 "$IMAGE" -c \
-  "import coinstream_common.kafka, coinstream_lander.runner, pyspark; print('python3 imports: pyspark', pyspark.__version__)" >&2 \
+  "import coinstream_contract.events, coinstream_common.kafka, coinstream_lander.runner, pyspark; print('python3 imports: pyspark', pyspark.__version__)" >&2 \
   || die "$IMAGE: the lander's packages do not import"
 echo "$IMAGE"

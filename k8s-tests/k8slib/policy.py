@@ -3,14 +3,15 @@
 They encode what a reviewer of the chart would insist on: resources and probes on
 every container, pinned images, non-root with a read-only root file system, Services
 and monitors that select something real, ports that line up, and no environment
-variable a service does not know (coinstream_common.settings.known_env_vars).
+variable a service does not know (coinstream.components.known_env_vars, from the SETTINGS_GROUPS
+each component declares).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from coinstream_common.settings import SERVICE_SETTINGS, known_env_vars
+from coinstream.components import COMPONENTS, known_env_vars
 
 COMPONENT = "app.kubernetes.io/component"
 HTTP_SERVICES = ("api", "ingest", "query", "coingecko-sim")
@@ -308,7 +309,7 @@ def check_env_known(docs) -> list[str]:
     bad = []
     for w, t in pod_templates(docs):
         service = t["metadata"].get("labels", {}).get(COMPONENT)
-        if service not in SERVICE_SETTINGS:
+        if service not in COMPONENTS:
             continue
         allowed = known_env_vars(service) | EXTRA_ENV
         for c in containers(t["spec"], init=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from coinstream_common.events import EVENT_TYPES, Event, EventError
+from coinstream_contract.events import EVENT_TYPES, Event, EventError
 
 
 def parse_any(raw: bytes | str) -> Event:

@@ -8,7 +8,8 @@ import time
 import requests
 from coingecko_sim.prices import price_at
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
-from coinstream_common.timeutil import INTERVAL_MS, parse_instant, to_iso
+from coinstream_common.timeutil import parse_instant, to_iso
+from coinstream_contract.vocabulary import INTERVAL_MS
 
 
 def body(coins: list[str], start_ms: int, points: int, interval: str = "daily", rng=None) -> dict:

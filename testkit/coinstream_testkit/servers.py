@@ -103,8 +103,9 @@ class FreshTopics:
     a unique prefix, created on the broker, deleted by ``delete()``."""
 
     def __init__(self, bootstrap: str, label: str) -> None:
-        from coinstream_common.kafka import ensure_topics, topic_specs
+        from coinstream_common.kafka import ensure_topics
         from coinstream_common.settings import KafkaSettings, TopicSettings
+        from coinstream_contract.topics import topic_specs
 
         suffix = uuid.uuid4().hex[:8]
         self.bootstrap = bootstrap

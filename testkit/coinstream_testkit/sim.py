@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import requests
 from coingecko_sim.catalog import CATALOG_IDS, COINS, list_coin
-from coinstream_common.timeutil import INTERVAL_MS
+from coinstream_contract.vocabulary import INTERVAL_MS
 
 DAY = INTERVAL_MS["daily"]
 

@@ -14,8 +14,9 @@ import bisect
 import threading
 from collections import defaultdict
 
-from coinstream_common.events import LandedCoin, LandedNotification
-from coinstream_common.timeutil import INTERVAL_MS, grid, parse_instant, to_iso
+from coinstream_common.timeutil import grid, parse_instant, to_iso
+from coinstream_contract.events import LandedCoin, LandedNotification
+from coinstream_contract.vocabulary import INTERVAL_MS
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 

@@ -21,7 +21,8 @@ import pytest
 import requests
 import trino
 from coingecko_sim.prices import price_at
-from coinstream_common.timeutil import INTERVAL_MS, parse_instant, to_iso
+from coinstream_common.timeutil import parse_instant, to_iso
+from coinstream_contract.vocabulary import INTERVAL_MS
 from coinstream_testkit import portfolios, sse
 from coinstream_testkit.portfolios import seeded_values
 from coinstream_testkit.sim import SimAdmin, list_fresh_coins, new_tag

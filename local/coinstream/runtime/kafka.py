@@ -6,8 +6,9 @@ import base64
 import subprocess
 import uuid
 
-from coinstream_common.kafka import broker_metadata, ensure_topics, topic_specs
+from coinstream_common.kafka import broker_metadata, ensure_topics
 from coinstream_common.settings import KafkaSettings, TopicSettings
+from coinstream_contract.topics import topic_specs
 
 from . import fetch
 from .component import Component, Health

@@ -19,7 +19,8 @@ import sys
 import time
 
 import requests
-from coinstream_common.settings import LanderSettings, load
+from coinstream_common.settings import load
+from coinstream_lander.settings import LanderSettings
 from confluent_kafka.admin import AdminClient
 
 from . import fetch

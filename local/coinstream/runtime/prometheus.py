@@ -26,7 +26,8 @@ from pathlib import Path
 
 import requests
 import yaml
-from coinstream_common.settings import LanderSettings, TrinoSettings, load
+from coinstream_common.settings import TrinoSettings, load
+from coinstream_lander.settings import LanderSettings
 
 from . import fetch
 from .component import Component, Health

@@ -23,12 +23,7 @@ from pathlib import Path
 import trino.constants
 import trino.dbapi
 from coinstream_common.settings import TrinoSettings, load
-from coinstream_common.tables import (
-    PRICE_TABLE,
-    price_table_location,
-    trino_create_price_table,
-    trino_create_schema,
-)
+from coinstream_contract.tables import PRICE_TABLE, price_table_location, trino_create_price_table, trino_create_schema
 
 from . import fetch
 from .component import Component, Health

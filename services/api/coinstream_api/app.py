@@ -10,14 +10,7 @@ from __future__ import annotations
 
 from coinstream_common import logs
 from coinstream_common.kafka import EventProducer, broker_metadata
-from coinstream_common.settings import (
-    ApiSettings,
-    CoinGeckoSettings,
-    KafkaSettings,
-    ServiceSettings,
-    TopicSettings,
-    load,
-)
+from coinstream_common.settings import CoinGeckoSettings, KafkaSettings, ServiceSettings, TopicSettings, load
 from coinstream_common.web import ApiError, json_body
 from coinstream_common.web import create_app as create_web_app
 from flask import Flask, Response, g, request
@@ -30,6 +23,7 @@ from .landed import LandedWatcher
 from .openapi import OPENAPI
 from .query_client import QueryClient
 from .service import PortfolioService, encode_json
+from .settings import ApiSettings
 from .store import PortfolioStore
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})

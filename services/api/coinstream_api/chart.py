@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 matplotlib.rcParams["svg.fonttype"] = "none"  # SVG text stays text: smaller, selectable, searchable
 
-from coinstream_common.timeutil import INTERVAL_MS
+from coinstream_contract.vocabulary import INTERVAL_MS
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure

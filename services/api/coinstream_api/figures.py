@@ -33,7 +33,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-PERIODS_PER_YEAR = {"daily": 365.0, "hourly": 365.0 * 24, "5m": 365.0 * 24 * 12}
+from coinstream_contract.vocabulary import INTERVAL_MS
+
+PERIODS_PER_YEAR = {interval: 365.0 * INTERVAL_MS["daily"] / step for interval, step in INTERVAL_MS.items()}
 
 
 @dataclass(frozen=True)

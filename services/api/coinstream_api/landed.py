@@ -20,10 +20,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from coinstream_common import metrics
-from coinstream_common.events import EventError, LandedNotification, PortfolioEvent
 from coinstream_common.kafka import watermarks
 from coinstream_common.settings import KafkaSettings
-from coinstream_common.timeutil import INTERVAL_MS
+from coinstream_contract.events import EventError, LandedNotification, PortfolioEvent
+from coinstream_contract.vocabulary import INTERVAL_MS
 from confluent_kafka import KafkaError
 
 from .topic_reader import TopicReader

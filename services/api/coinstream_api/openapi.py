@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coinstream_common.web import openapi_document
+from coinstream_contract.vocabulary import COIN_ID, INTERVALS, POINT_STATUSES, PORTFOLIO_ID
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 ISO = {"type": "string", "format": "date-time", "examples": ["2026-01-01T00:00:00Z"]}
@@ -27,7 +28,7 @@ ID_PARAM = {
     "name": "id",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+    "schema": {"type": "string", "pattern": PORTFOLIO_ID},
 }
 
 SCHEMAS = {
@@ -36,7 +37,7 @@ SCHEMAS = {
         "required": ["coin", "amount"],
         "additionalProperties": False,
         "properties": {
-            "coin": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "description": "CoinGecko coin id"},
+            "coin": {"type": "string", "pattern": COIN_ID, "description": "CoinGecko coin id"},
             "amount": {"type": "number", "exclusiveMinimum": 0},
             "acquired_at": {
                 **ISO,
@@ -61,7 +62,7 @@ SCHEMAS = {
             "to": ISO,
             "interval": {
                 "type": "string",
-                "enum": ["daily", "hourly", "5m"],
+                "enum": list(INTERVALS),
                 "description": "default: daily beyond 90 days, hourly beyond 1 day, else 5m",
             },
         },
@@ -123,7 +124,7 @@ SCHEMAS = {
             "vs_currency": {"type": "string"},
             "from": ISO,
             "to": ISO,
-            "interval": {"type": "string", "enum": ["daily", "hourly", "5m"]},
+            "interval": {"type": "string", "enum": list(INTERVALS)},
             "created_at": ISO,
             "holdings": {"type": "array", "items": {"$ref": "#/components/schemas/HoldingRequest"}},
             "completeness": {
@@ -149,7 +150,7 @@ SCHEMAS = {
                             "properties": {
                                 "ts": ISO,
                                 "value": NUMBER_OR_NULL,
-                                "status": {"type": "string", "enum": ["observed", "carried", "missing"]},
+                                "status": {"type": "string", "enum": list(POINT_STATUSES)},
                             },
                         },
                     },

@@ -21,17 +21,17 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from coinstream_common import metrics
-from coinstream_common.events import BackfillRequest, LandedNotification, PortfolioEvent
 from coinstream_common.kafka import DeliveryError
-from coinstream_common.settings import ApiSettings, TopicSettings
-from coinstream_common.timeutil import INTERVAL_MS
+from coinstream_common.settings import TopicSettings
 from coinstream_common.web import ApiError
+from coinstream_contract.events import BackfillRequest, LandedNotification, PortfolioEvent
+from coinstream_contract.vocabulary import INTERVAL_MS
 from confluent_kafka import KafkaException
 
-from . import chart, sse
+from . import chart, metrics, sse
 from .landed import touches
 from .query_client import QueryRejected, QueryUnavailable
+from .settings import ApiSettings
 from .state import BadValuation, PortfolioState, build_state
 from .validation import Limits, validate_portfolio
 from .valuation_cache import ValuationCache, ValuationKey

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from coinstream_common.events import PortfolioEvent
 from coinstream_common.timeutil import parse_instant, to_iso
+from coinstream_contract.events import PortfolioEvent
+from coinstream_contract.vocabulary import STATUS_CARRIED, STATUS_MISSING, STATUS_OBSERVED
 
 from . import figures as fig
 
@@ -109,10 +110,10 @@ def build_state(portfolio: PortfolioEvent, valuation: dict[str, Any], as_of_ms: 
             held = p.get("holdings") or {}
             for c in coins:
                 h = held.get(c) or {}
-                price, status = h.get("price"), h.get("status", "missing")
-                usable = status != "missing" and isinstance(price, (int, float)) and not isinstance(price, bool)
+                price, status = h.get("price"), h.get("status", STATUS_MISSING)
+                usable = status != STATUS_MISSING and isinstance(price, (int, float)) and not isinstance(price, bool)
                 prices[c].append(float(price) if usable else None)
-                coin_status[c].append(status if usable else "missing")
+                coin_status[c].append(status if usable else STATUS_MISSING)
         cov = valuation["coverage"]
         missing = [
             MissingRange(m["coin"], parse_instant(m["from"]), parse_instant(m["to"])) for m in cov.get("missing", [])
@@ -127,9 +128,9 @@ def build_state(portfolio: PortfolioEvent, valuation: dict[str, Any], as_of_ms: 
     for i, t in enumerate(ts):
         held = [c for c in coins if any(l.coin == c and l.held_at(t) for l in lots)]
         if series.value[i] is None:
-            statuses.append("missing")
-        elif any(coin_status[c][i] == "carried" for c in held):
-            statuses.append("carried")
+            statuses.append(STATUS_MISSING)
+        elif any(coin_status[c][i] == STATUS_CARRIED for c in held):
+            statuses.append(STATUS_CARRIED)
         else:
-            statuses.append("observed")
+            statuses.append(STATUS_OBSERVED)
     return PortfolioState(portfolio, figures, series, statuses, expected, present, fraction, missing, as_of_ms)

@@ -15,9 +15,9 @@ import logging
 import threading
 
 from coinstream_common import metrics
-from coinstream_common.events import EventError, PortfolioEvent
 from coinstream_common.kafka import watermarks
 from coinstream_common.settings import KafkaSettings
+from coinstream_contract.events import EventError, PortfolioEvent
 from confluent_kafka import KafkaError, KafkaException
 
 from .topic_reader import TopicReader

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
-from coinstream_common.events import COIN_ID, MAX_AMOUNT, Holding
-from coinstream_common.timeutil import INTERVAL_MS, parse_instant
+from coinstream_common.timeutil import parse_instant
 from coinstream_common.web import ApiError, parse
+from coinstream_contract.events import Holding
+from coinstream_contract.vocabulary import COIN_ID, INTERVAL_MS, MAX_AMOUNT, Interval
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DAY_MS = 86_400_000
@@ -48,7 +49,7 @@ class PortfolioRequest(BaseModel):
     vs_currency: str
     from_: Instant = Field(alias="from")
     to: Instant
-    interval: Literal["daily", "hourly", "5m"] | None = None
+    interval: Interval | None = None
 
 
 @dataclass(frozen=True)

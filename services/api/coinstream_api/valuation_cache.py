@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from coinstream_common import metrics
-from coinstream_common.events import LandedNotification, PortfolioEvent
+from coinstream_contract.events import LandedNotification, PortfolioEvent
 
+from . import metrics
 from .landed import touches_range
 
 

@@ -18,8 +18,8 @@ Errors use coinstream's shape ``{"error": {"code", "message"}}``.
 
 from __future__ import annotations
 
-from coinstream_common.events import COIN_ID
 from coinstream_common.web import ApiError, json_body, parse
+from coinstream_contract.vocabulary import COIN_ID
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 

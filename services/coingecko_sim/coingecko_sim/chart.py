@@ -31,7 +31,8 @@ charts with the current price.
 
 from __future__ import annotations
 
-from coinstream_common.timeutil import INTERVAL_MS, grid
+from coinstream_common.timeutil import grid
+from coinstream_contract.vocabulary import INTERVAL_MS
 
 from . import prices
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from coinstream_common.settings import load
+from coinstream_common.settings import ServiceSettings, load
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -25,6 +25,10 @@ from .faults import FaultSpec
 from .prices import DEFAULT_SEED
 
 ENV_PREFIX = "COINGECKO_SIM_"
+
+# The coinstream settings groups the simulator reads (its gunicorn and log settings); the table of
+# docs/SETTINGS.md and the chart's settings catalog are generated from it.
+SETTINGS_GROUPS = (ServiceSettings,)
 
 
 class SimConfig(BaseSettings):

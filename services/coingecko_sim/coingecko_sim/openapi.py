@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from coinstream_common.events import COIN_ID
 from coinstream_common.web import openapi_document
+from coinstream_contract.vocabulary import COIN_ID
 
 from .faults import ENDPOINTS
 

@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from coinstream_contract.events import Event, EventError
+from coinstream_contract.topics import TopicSpec
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from . import metrics
-from .events import Event, EventError
 from .settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -189,28 +190,6 @@ def _rewind(consumer: Consumer, messages: list[Message]) -> None:
         first[tp] = min(first.get(tp, msg.offset()), msg.offset())
     for (topic, partition), offset in first.items():
         consumer.seek(TopicPartition(topic, partition, offset))
-
-
-@dataclass(frozen=True)
-class TopicSpec:
-    name: str
-    partitions: int
-    config: dict[str, str]
-
-
-def topic_specs(topics) -> list[TopicSpec]:
-    """The contract's topics with the partitioning and retention the data needs.
-
-    Used by ``coinstream up`` locally; the Helm chart's KafkaTopics mirror it.
-    """
-    week = str(7 * 24 * 3600 * 1000)
-    return [
-        TopicSpec(topics.prices, 6, {"retention.ms": str(30 * 24 * 3600 * 1000), "compression.type": "lz4"}),
-        TopicSpec(topics.prices_dlq, 1, {"retention.ms": week}),
-        TopicSpec(topics.backfill_requests, 3, {"retention.ms": week}),
-        TopicSpec(topics.prices_landed, 1, {"retention.ms": str(24 * 3600 * 1000)}),
-        TopicSpec(topics.portfolio_events, 3, {"cleanup.policy": "compact"}),
-    ]
 
 
 def ensure_topics(settings: KafkaSettings, specs: list[TopicSpec], replication: int = 1) -> list[str]:

@@ -8,9 +8,15 @@ import os
 import sys
 import time
 
-from .settings import SECRETS
+from . import settings
 
-_REDACT = tuple(v for v in (os.environ.get(name) for name in SECRETS) if v)
+
+def _secret_values() -> tuple[str, ...]:
+    """Values of the secret settings of every group this process defined (settings.secret())."""
+    return tuple(v for v in (os.environ.get(name) for name in sorted(settings.SECRET_ENV_VARS)) if v)
+
+
+_REDACT = _secret_values()
 
 
 def redact(text: str) -> str:
@@ -43,6 +49,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(service: str, level: str = "INFO") -> None:
+    # The service's own groups are defined by now: their secrets join the shared groups'.
+    global _REDACT
+    _REDACT = _secret_values()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-INTERVAL_MS = {"5m": 5 * 60_000, "hourly": 3_600_000, "daily": 86_400_000}
-
-
-MAX_MS = 32503680000000  # 3000-01-01: beyond any date events or the table hold
+from coinstream_contract.vocabulary import INTERVAL_MS, MAX_INSTANT_MS
 
 
 def parse_instant(value: str | float) -> int:
     """ISO 8601 date or date-time (UTC when no offset), or epoch seconds/ms, to epoch ms in [1970, 3000)."""
     ms = _parse(value)
-    if not 0 <= ms < MAX_MS:
-        raise ValueError(f"{value!r} is not between 1970-01-01 and 3000-01-01")
+    if not 0 <= ms < MAX_INSTANT_MS:
+        raise ValueError(f"{value!r} is not between 1970-01-01 and {to_iso(MAX_INSTANT_MS)[:10]}")
     return ms
 
 

@@ -13,15 +13,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import requests
 from coinstream_common import logs, web
-from coinstream_common.events import CoinId, EventError, VsCurrency
 from coinstream_common.kafka import DeliveryError, EventProducer, broker_metadata
 from coinstream_common.settings import (
     CoinGeckoSettings,
-    IngestSettings,
     KafkaSettings,
     ServiceSettings,
     TopicSettings,
@@ -29,6 +27,8 @@ from coinstream_common.settings import (
     load,
 )
 from coinstream_common.timeutil import parse_instant, to_iso
+from coinstream_contract.events import CoinId, EventError, VsCurrency
+from coinstream_contract.vocabulary import Interval
 from confluent_kafka import KafkaException
 from flask import Flask
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -45,6 +45,7 @@ from .coingecko import (
 from .coverage import TrinoCoverage
 from .ingestor import Ingestor
 from .poller import Poller, split_list
+from .settings import IngestSettings
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class HistoryRequest(BaseModel):
     vs_currency: VsCurrency = "usd"
     from_: int = Field(alias="from")
     to: int | None = None
-    interval: Literal["5m", "hourly", "daily"] = "hourly"
+    interval: Interval = "hourly"
 
     @field_validator("coin", "vs_currency", "interval", mode="before")
     @classmethod

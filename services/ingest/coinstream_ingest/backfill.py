@@ -19,14 +19,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from coinstream_common import metrics
-from coinstream_common.events import BackfillRequest
 from coinstream_common.kafka import DeliveryError, consume_events, make_consumer
 from coinstream_common.settings import KafkaSettings
-from coinstream_common.timeutil import INTERVAL_MS
+from coinstream_contract.events import BackfillRequest
+from coinstream_contract.vocabulary import INTERVAL_MS
 from confluent_kafka import KafkaException
 
-from . import history
+from . import history, metrics
 from .coingecko import BadRequest, CoinGeckoUnavailable, UnknownCoin
 from .ingestor import Ingestor
 

@@ -23,8 +23,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
-from coinstream_common import metrics
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
+
+from . import metrics
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, date, datetime, timedelta
 
 from coinstream_common.settings import TrinoSettings
-from coinstream_common.timeutil import INTERVAL_MS, grid
+from coinstream_common.timeutil import grid
+from coinstream_contract.vocabulary import INTERVAL_MS
 
 from .backfill import Range, merge_ranges
 from .history import DAY_MS, SOURCE, first_grid_point

@@ -27,8 +27,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from coinstream_common.events import PriceEvent
-from coinstream_common.timeutil import INTERVAL_MS, floor_to
+from coinstream_common.timeutil import floor_to
+from coinstream_contract.events import PriceEvent
+from coinstream_contract.vocabulary import INTERVAL_MS
 
 SOURCE = "coingecko"
 HOUR_MS = 3_600_000

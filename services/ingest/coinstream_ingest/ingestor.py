@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from coinstream_common.events import now_ms
 from coinstream_common.kafka import EventProducer
+from coinstream_contract.events import now_ms
 
 from . import history
 from .coingecko import BadRequest, CoinGeckoClient

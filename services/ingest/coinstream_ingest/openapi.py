@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from coinstream_common.events import COIN_ID, VS_CURRENCY
 from coinstream_common.web import openapi_document
+from coinstream_contract.vocabulary import COIN_ID, INTERVALS, VS_CURRENCY
 
 _ERR = {"$ref": "#/components/schemas/Error"}
 _INSTANT = {
@@ -84,7 +84,7 @@ SCHEMAS = {
             "vs_currency": {"type": "string", "pattern": VS_CURRENCY, "default": "usd"},
             "from": _INSTANT,
             "to": {**_INSTANT, "description": "defaults to now; clipped to now"},
-            "interval": {"type": "string", "enum": ["5m", "hourly", "daily"], "default": "hourly"},
+            "interval": {"type": "string", "enum": list(INTERVALS), "default": "hourly"},
         },
     },
     "PricesAccepted": {

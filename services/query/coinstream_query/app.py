@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from coinstream_common import logs
-from coinstream_common.settings import QuerySettings, ServiceSettings, TrinoSettings, load
+from coinstream_common.settings import ServiceSettings, TrinoSettings, load
 from coinstream_common.timeutil import to_iso
 from coinstream_common.web import create_app as create_web_app
 from coinstream_common.web import error_response, json_body
@@ -16,6 +16,7 @@ from flask import Flask, request
 
 from . import coverage, params, sql, valuation
 from .openapi import document
+from .settings import QuerySettings
 from .trino_access import TrinoGateway, TrinoUnavailable
 
 

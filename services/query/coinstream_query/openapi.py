@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coinstream_common.events import COIN_ID, VS_CURRENCY
-from coinstream_common.timeutil import INTERVAL_MS
 from coinstream_common.web import openapi_document
+from coinstream_contract.vocabulary import COIN_ID, INTERVALS, POINT_STATUSES, VS_CURRENCY
 
 from .params import MAX_COINS, MAX_HOLDINGS, MAX_STALENESS_S
 
@@ -14,8 +13,8 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 _INSTANT = {"type": "string", "format": "date-time", "examples": ["2026-01-01T00:00:00Z"]}
 _NULL_INSTANT = {"type": ["string", "null"], "format": "date-time"}
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
-_INTERVAL = {"type": "string", "enum": list(INTERVAL_MS)}
-_STATUS = {"type": "string", "enum": ["observed", "carried", "missing"]}
+_INTERVAL = {"type": "string", "enum": list(INTERVALS)}
+_STATUS = {"type": "string", "enum": list(POINT_STATUSES)}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

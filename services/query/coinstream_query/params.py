@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from coinstream_common.events import COIN_ID, MAX_AMOUNT, VS_CURRENCY
-from coinstream_common.timeutil import INTERVAL_MS, grid, parse_instant
+from coinstream_common.timeutil import grid, parse_instant
 from coinstream_common.web import ApiError, parse
+from coinstream_contract.vocabulary import COIN_ID, INTERVAL_MS, MAX_AMOUNT, MAX_INSTANT_MS, VS_CURRENCY
 from pydantic import BaseModel, ConfigDict, Field
 
 from .sql import Holding
@@ -20,7 +20,6 @@ MAX_HOLDINGS = 100
 MAX_COINS = 100
 # Carrying a price forward further than a year would scan a year of partitions for nothing.
 MAX_STALENESS_S = 366 * 86_400
-_LAST_INSTANT_MS = 32503680000000  # year 3000, as events.EpochMs
 
 _COIN = re.compile(COIN_ID)
 _CURRENCY = re.compile(VS_CURRENCY)
@@ -83,7 +82,7 @@ def instant(name: str, raw: Any) -> int:
         ms = parse_instant(raw)
     except (ValueError, TypeError, OverflowError):
         raise ApiError(400, "invalid_instant", f"{name}={raw!r} is not an ISO 8601 instant") from None
-    if not 0 <= ms < _LAST_INSTANT_MS:
+    if not 0 <= ms < MAX_INSTANT_MS:
         raise ApiError(400, "invalid_instant", f"{name}={raw!r} is outside 1970..3000")
     return ms
 

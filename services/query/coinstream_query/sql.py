@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from coinstream_contract.vocabulary import STATUS_CARRIED, STATUS_MISSING, STATUS_OBSERVED
+
 EPOCH = "TIMESTAMP '1970-01-01 00:00:00.000'"
 TS_MS = f"date_diff('millisecond', {EPOCH}, ts)"
 # Trino's sequence() returns at most this many elements; longer grids are built from two.
@@ -27,9 +29,6 @@ SEQUENCE_MAX = 10_000
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-STATUS_OBSERVED = "observed"
-STATUS_CARRIED = "carried"
-STATUS_MISSING = "missing"
 # Severity of a status: a point is as bad as its worst counted holding.
 SEVERITY = {STATUS_OBSERVED: 0, STATUS_CARRIED: 1, STATUS_MISSING: 2}
 

@@ -23,9 +23,10 @@ from typing import Any
 import requests
 import trino.dbapi
 import trino.exceptions
-from coinstream_common import metrics
-from coinstream_common.settings import QuerySettings, TrinoSettings
+from coinstream_common.settings import TrinoSettings
 
+from . import metrics
+from .settings import QuerySettings
 from .sql import Statement, table_name
 
 log = logging.getLogger(__name__)

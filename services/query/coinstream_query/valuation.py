@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from coinstream_common.timeutil import to_iso
+from coinstream_contract.vocabulary import STATUS_OBSERVED
 
 from .coverage import runs
-from .sql import SEVERITY, STATUS_OBSERVED
+from .sql import SEVERITY
 
 STATUS_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 

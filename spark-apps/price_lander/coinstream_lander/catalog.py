@@ -1,7 +1,7 @@
 """The Trino side of landing: the table exists, and new day partitions are registered.
 
 The table is an external Hive table over ``<warehouse>/coin_prices``
-(``coinstream_common.tables``). Trino lists the files of a known partition on
+(``coinstream_contract.tables``). Trino lists the files of a known partition on
 every query, so a file renamed into an existing ``day=`` directory is
 visible at once; a new directory is not a partition until the metastore knows
 it, which ``system.sync_partition_metadata(..., 'ADD')`` does.
@@ -13,8 +13,10 @@ import logging
 import time
 
 import trino
-from coinstream_common.settings import StorageSettings, TrinoSettings
-from coinstream_common.tables import trino_create_price_table, trino_create_schema
+from coinstream_common.settings import TrinoSettings
+from coinstream_contract.tables import trino_create_price_table, trino_create_schema
+
+from .settings import StorageSettings
 
 log = logging.getLogger(__name__)
 

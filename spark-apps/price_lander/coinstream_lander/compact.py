@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from coinstream_common.tables import PARTITION_COLUMN
+from coinstream_contract.tables import PARTITION_COLUMN
 
 from .publish import HadoopFiles, hidden
 

@@ -25,22 +25,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
-from coinstream_common import metrics
-from coinstream_common.events import LandedNotification
 from coinstream_common.kafka import EventProducer
-from coinstream_common.settings import (
-    KafkaSettings,
-    LanderSettings,
-    StorageSettings,
-    TopicSettings,
-    TrinoSettings,
-    load,
-)
-from coinstream_common.tables import PARTITION_COLUMN, price_table_location
+from coinstream_common.settings import KafkaSettings, TopicSettings, TrinoSettings, load
+from coinstream_contract.events import LandedNotification
+from coinstream_contract.tables import PARTITION_COLUMN, price_table_location
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
+from . import metrics
 from . import publish as pub
+from .settings import LanderSettings, StorageSettings
 from .transforms import BatchSummary, batch_summary, dedupe, dlq_records, landed_notification, parse, table_rows
 
 log = logging.getLogger("coinstream_lander")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from coinstream_common import metrics
 from pyspark.sql.streaming import StreamingQueryListener
+
+from . import metrics
 
 
 def _offsets(value: Any) -> dict | None:

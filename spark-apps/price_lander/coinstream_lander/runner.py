@@ -13,9 +13,10 @@ import signal
 import threading
 import time
 
-from coinstream_common import logs, metrics
+from coinstream_common import logs
 from prometheus_client import start_http_server
 
+from . import metrics
 from . import publish as pub
 from .catalog import TrinoCatalog
 from .compact import Compactor

@@ -2,7 +2,7 @@
 
 Both are derived from the shared pydantic model (``PriceEvent``) and
 ``PRICE_EVENT_SPARK_RULES``, so a field added or a pattern tightened in
-``coinstream_common.events`` changes what the job accepts without an edit
+``coinstream_contract.events`` changes what the job accepts without an edit
 here. Spark cannot call pydantic per row at 20k events/s, hence the
 translation into column expressions.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from coinstream_common.events import PRICE_EVENT_SPARK_RULES, PriceEvent
+from coinstream_contract.events import PRICE_EVENT_SPARK_RULES, PriceEvent
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T

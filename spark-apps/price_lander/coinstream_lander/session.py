@@ -7,8 +7,9 @@ operator on Kubernetes), so this code is the same in both places.
 
 from __future__ import annotations
 
-from coinstream_common.settings import LanderSettings
 from pyspark.sql import SparkSession
+
+from .settings import LanderSettings
 
 ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 

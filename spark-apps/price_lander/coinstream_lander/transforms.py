@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from coinstream_common.events import LandedCoin, LandedNotification
-from coinstream_common.tables import PARTITION_COLUMN, PRICE_COLUMNS
+from coinstream_contract.events import LandedCoin, LandedNotification
+from coinstream_contract.tables import PARTITION_COLUMN, PRICE_COLUMNS
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 

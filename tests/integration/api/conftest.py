@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from coinstream_common.kafka import EventProducer, ensure_topics, topic_specs
+from coinstream_common.kafka import EventProducer, ensure_topics
 from coinstream_common.settings import KafkaSettings, TopicSettings
+from coinstream_contract.topics import topic_specs
 from coinstream_testkit import sse, stub_query
 from coinstream_testkit.net import free_port
 from werkzeug.serving import make_server

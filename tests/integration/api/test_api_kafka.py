@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 import requests
-from coinstream_common.events import BackfillRequest, PortfolioEvent
 from coinstream_common.kafka import make_consumer
 from coinstream_common.timeutil import to_iso
+from coinstream_contract.events import BackfillRequest, PortfolioEvent
 from confluent_kafka import TopicPartition
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,10 @@ import threading
 import uuid
 
 import pytest
-from coinstream_common.events import EventError, PriceEvent
-from coinstream_common.kafka import EventProducer, TopicSpec, consume_events, ensure_topics, make_consumer, watermarks
+from coinstream_common.kafka import EventProducer, consume_events, ensure_topics, make_consumer, watermarks
 from coinstream_common.settings import KafkaSettings
+from coinstream_contract.events import EventError, PriceEvent
+from coinstream_contract.topics import TopicSpec
 from confluent_kafka import KafkaException
 
 pytestmark = pytest.mark.integration

@@ -65,8 +65,8 @@ def ingest_target(kafka_bootstrap, fuzz_tmp):
 @pytest.fixture(scope="module")
 def query_target(trino_port, hdfs_uri, fuzz_tmp):
     import trino.dbapi
-    from coinstream_common import tables
     from coinstream_common.settings import TrinoSettings
+    from coinstream_contract import tables
 
     s = TrinoSettings(port=trino_port)
     conn = trino.dbapi.connect(host=s.host, port=s.port, user=s.user, catalog=s.catalog, request_timeout=60)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from coinstream_common.events import PriceEvent
-from coinstream_common.kafka import TopicSpec, ensure_topics, make_consumer
+from coinstream_common.kafka import ensure_topics, make_consumer
 from coinstream_common.settings import KafkaSettings
+from coinstream_contract.events import PriceEvent
+from coinstream_contract.topics import TopicSpec
 from coinstream_testkit.net import free_port
 from coinstream_testkit.sim import SimAdmin
 from confluent_kafka.admin import AdminClient

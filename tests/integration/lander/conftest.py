@@ -16,8 +16,9 @@ import requests
 import trino
 import trino.exceptions
 from coinstream.runtime.lander import PriceLander, isolated_env, remove_isolated
-from coinstream_common.kafka import TopicSpec, ensure_topics
+from coinstream_common.kafka import ensure_topics
 from coinstream_common.settings import KafkaSettings
+from coinstream_contract.topics import TopicSpec
 from coinstream_testkit.net import free_port
 from confluent_kafka import Consumer, Producer
 

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from coinstream_common.events import LandedNotification, PriceEvent
+from coinstream_contract.events import LandedNotification, PriceEvent
 from coinstream_lander.compact import COMPACTED_RE
 from coinstream_lander.publish import PART_RE
 

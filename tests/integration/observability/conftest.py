@@ -98,7 +98,7 @@ class Traffic:
     def __init__(self, cfg, running: set[str], notes: list[str]) -> None:
         self.cfg, self.running, self.notes = cfg, running, notes
         self.http = requests.Session()
-        from coinstream_common.settings import ApiSettings
+        from coinstream_api.settings import ApiSettings
 
         self.http.headers["X-API-Key"] = ApiSettings().api_keys.split(",")[0]
         now = datetime.now(UTC).replace(second=0, microsecond=0)

@@ -12,9 +12,9 @@ import requests
 from coinstream.runtime.config import LocalSettings
 from coinstream.runtime.kafka import Kafka
 from coinstream.runtime.prometheus import jmx_agent_flag, kafka_agent_flag
-from coinstream_common.events import PriceEvent
 from coinstream_common.kafka import EventProducer
 from coinstream_common.settings import KafkaSettings
+from coinstream_contract.events import PriceEvent
 from coinstream_testkit.net import free_port
 from coinstream_testkit.promql import dashboard_queries, rule_queries, selectors
 

@@ -20,9 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 import trino.dbapi
-from coinstream_common import tables
-from coinstream_common.settings import QuerySettings, ServiceSettings, TrinoSettings
+from coinstream_common.settings import ServiceSettings, TrinoSettings
+from coinstream_contract import tables
 from coinstream_query.app import create_app
+from coinstream_query.settings import QuerySettings
 
 
 def _naive_utc(ms: int) -> datetime:

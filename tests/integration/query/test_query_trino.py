@@ -7,7 +7,8 @@ import random
 from dataclasses import dataclass
 
 import pytest
-from coinstream_common.timeutil import INTERVAL_MS, grid, parse_instant, to_iso
+from coinstream_common.timeutil import grid, parse_instant, to_iso
+from coinstream_contract.vocabulary import INTERVAL_MS, POINT_STATUSES
 from coinstream_query import valuation
 from coinstream_query.sql import Holding
 from coinstream_testkit.valuation_reference import Observation, valuate
@@ -177,7 +178,7 @@ def assert_same(body: dict, reference: list, step: int) -> None:
     }
 
 
-ALL = {"observed", "carried", "missing"}
+ALL = set(POINT_STATUSES)
 
 
 @pytest.mark.parametrize(
@@ -257,7 +258,7 @@ def test_valuation_with_a_coin_without_data_and_a_grid_beyond_one_sequence(land,
 
 
 def test_gateway_times_out_as_unavailable(trino_settings):
-    from coinstream_common.settings import QuerySettings
+    from coinstream_query.settings import QuerySettings
     from coinstream_query.sql import Statement
     from coinstream_query.trino_access import TrinoGateway, TrinoUnavailable
 

@@ -7,8 +7,9 @@ import threading
 import time
 
 import pytest
-from coinstream_common.settings import QuerySettings, ServiceSettings, TrinoSettings
+from coinstream_common.settings import ServiceSettings, TrinoSettings
 from coinstream_query.app import create_app
+from coinstream_query.settings import QuerySettings
 from coinstream_testkit.net import free_port
 
 pytestmark = pytest.mark.integration

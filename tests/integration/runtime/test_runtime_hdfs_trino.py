@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 from coinstream.runtime.hdfs import WebHdfs
 from coinstream.runtime.trino import Trino, run_query, warehouse_uri
-from coinstream_common import tables
 from coinstream_common.settings import TrinoSettings
+from coinstream_contract import tables
 
 pytestmark = pytest.mark.integration
 

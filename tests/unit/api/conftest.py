@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from coinstream_api.settings import ApiSettings
 from coinstream_common.kafka import DeliveryError
-from coinstream_common.settings import ApiSettings, KafkaSettings, TopicSettings
+from coinstream_common.settings import KafkaSettings, TopicSettings
 from coinstream_common.timeutil import to_iso
 from coinstream_testkit import stub_query
 

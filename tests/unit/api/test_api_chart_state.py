@@ -7,8 +7,8 @@ import matplotlib.image
 import pytest
 from coinstream_api import chart
 from coinstream_api.state import BadValuation, build_state
-from coinstream_common.events import Holding, PortfolioEvent
 from coinstream_common.timeutil import to_iso
+from coinstream_contract.events import Holding, PortfolioEvent
 
 pytestmark = pytest.mark.unit
 

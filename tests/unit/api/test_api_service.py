@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from coinstream_common.events import LandedCoin, LandedNotification
+from coinstream_contract.events import LandedCoin, LandedNotification
 from coinstream_testkit import sse
 
 pytestmark = pytest.mark.unit
@@ -275,7 +275,7 @@ def test_stream_sends_updates_as_data_lands_then_complete(make_harness):
     h = make_harness(heartbeat_s=0.2, stream_timeout_s=30)
     h.watcher._positions = {0: 7}  # the landed topic's offsets when the stream starts
     pid = h.post(h.body(days=3, coins=(("bitcoin", 2.0),))).get_json()["id"]
-    from coinstream_common import metrics
+    from coinstream_api import metrics
 
     before = metrics.PORTFOLIO_STREAMS_OPEN._value.get()
     resp = h.get(f"/v1/portfolios/{pid}/stream", buffered=False)

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 from coinstream_api.valuation_cache import ValuationCache, ValuationKey
-from coinstream_common.events import LandedCoin, LandedNotification
+from coinstream_contract.events import LandedCoin, LandedNotification
 
 pytestmark = pytest.mark.unit
 

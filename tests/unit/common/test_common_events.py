@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from coinstream_common.events import (
+from coinstream_contract.events import (
     BackfillRequest,
     EventError,
     LandedNotification,

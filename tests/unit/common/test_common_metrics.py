@@ -9,13 +9,5 @@ def test_error_series_exist_before_the_first_error():
     from prometheus_client import REGISTRY
 
     metrics.declare_topic("test.declared")
-    metrics.declare_coingecko_endpoint("/test/declared")
     assert REGISTRY.get_sample_value("coinstream_kafka_produce_errors_total", {"topic": "test.declared"}) == 0
     assert REGISTRY.get_sample_value("coinstream_kafka_consume_invalid_total", {"topic": "test.declared"}) == 0
-    assert (
-        REGISTRY.get_sample_value(
-            "coinstream_coingecko_retries_total", {"endpoint": "/test/declared", "reason": "timeout"}
-        )
-        == 0
-    )
-    assert REGISTRY.get_sample_value("coinstream_coingecko_rate_limited_total", {"endpoint": "/test/declared"}) == 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from coinstream_common.events import now_ms
 from coinstream_common.timeutil import to_iso
+from coinstream_contract.events import now_ms
 from coinstream_ingest.app import create_app
 from coinstream_ingest.history import DAY_MS, HOUR_MS
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from coinstream_common import metrics
-from coinstream_common.events import BackfillRequest
 from coinstream_common.settings import KafkaSettings
-from coinstream_ingest import history
+from coinstream_contract.events import BackfillRequest
+from coinstream_ingest import history, metrics
 from coinstream_ingest.backfill import BackfillWorker, FetchedLedger, merge_ranges, merge_requests, subtract
 from coinstream_ingest.coingecko import CoinGeckoUnavailable, UnknownCoin
 from coinstream_ingest.coverage import complete_days

@@ -7,8 +7,8 @@ import threading
 import time
 
 import pytest
-from coinstream_common import metrics
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
+from coinstream_ingest import metrics
 from coinstream_ingest.coingecko import (
     BadRequest,
     CoinGeckoClient,
@@ -232,3 +232,17 @@ def test_retry_after_parses_seconds_and_dates():
     assert retry_after_s(None, 1.5) == 1.5
     assert retry_after_s("garbage", 2.0) == 2.0
     assert 25 < retry_after_s(time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30)), 0) <= 30
+
+
+def test_coingecko_error_series_exist_before_the_first_error():
+    """Dashboards and alerts use rate() over the 429 and retry counters: their series must exist at zero."""
+    from prometheus_client import REGISTRY
+
+    metrics.declare_coingecko_endpoint("/test/declared")
+    assert (
+        REGISTRY.get_sample_value(
+            "coinstream_coingecko_retries_total", {"endpoint": "/test/declared", "reason": "timeout"}
+        )
+        == 0
+    )
+    assert REGISTRY.get_sample_value("coinstream_coingecko_rate_limited_total", {"endpoint": "/test/declared"}) == 0

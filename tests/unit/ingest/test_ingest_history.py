@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from coinstream_common.events import price_event_id
-from coinstream_common.timeutil import INTERVAL_MS, grid
+from coinstream_common.timeutil import grid
+from coinstream_contract.events import price_event_id
+from coinstream_contract.vocabulary import INTERVAL_MS, INTERVALS
 from coinstream_ingest import history
 from coinstream_ingest.history import DAY_MS, HOUR_MS, RangeError, check_range, normalise, plan_chunks
 from hypothesis import given, settings
@@ -85,7 +86,7 @@ def test_check_range_clips_to_now_and_accepts_the_limit_edge():
 # -- chunk planning --------------------------------------------------------------------
 
 ranges = st.tuples(
-    st.sampled_from(["5m", "hourly", "daily"]),
+    st.sampled_from(INTERVALS),
     st.integers(0, LIMIT_DAYS * DAY_MS),
     st.integers(0, LIMIT_DAYS * DAY_MS),
 )

@@ -11,8 +11,8 @@ from coinstream.runtime.java import find_java_home
 @pytest.fixture(scope="session")
 def spark():
     os.environ.setdefault("JAVA_HOME", str(find_java_home(17)))
-    from coinstream_common.settings import LanderSettings
     from coinstream_lander.session import job_conf
+    from coinstream_lander.settings import LanderSettings
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master("local[1]").appName("lander-unit-tests")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
-from coinstream_common.events import PriceEvent
+from coinstream_contract.events import PriceEvent
 from coinstream_lander import compact as cp
 from coinstream_lander import publish as pub
 from coinstream_lander import transforms as tf

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from coinstream_common.events import PriceEvent
+from coinstream_contract.events import PriceEvent
 from coinstream_lander import transforms as tf
 from coinstream_lander.progress import ProgressListener, ProgressMetrics
 from pyspark.sql import functions as F

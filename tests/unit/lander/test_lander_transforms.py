@@ -6,8 +6,9 @@ import json
 from datetime import date, datetime
 
 import pytest
-from coinstream_common.events import EventError, PriceEvent, price_event_id
-from coinstream_common.tables import PARTITION_COLUMN, PRICE_COLUMNS
+from coinstream_contract.events import EventError, PriceEvent, price_event_id
+from coinstream_contract.tables import PARTITION_COLUMN, PRICE_COLUMNS
+from coinstream_contract.vocabulary import MAX_INSTANT_MS
 from coinstream_lander import transforms as tf
 from coinstream_lander.schema import field_rules, java_regex
 
@@ -57,7 +58,7 @@ CASES = [
     ("ts is fractional", wire(GOOD, ts=1.5)),
     ("negative price", wire(GOOD, price=-1.0)),
     ("negative market cap", wire(GOOD, market_cap=-5.0)),
-    ("ts beyond year 3000", resigned(ts=32503680000000)),
+    ("ts beyond year 3000", resigned(ts=MAX_INSTANT_MS)),
     ("negative ts", resigned(ts=-1)),
     ("coin id upper case", resigned(coin_id="Bitcoin")),
     ("coin id trailing newline", resigned(coin_id="bitcoin\n")),
@@ -98,7 +99,7 @@ def test_tombstone_and_nan_are_rejected(spark):
 
 
 def test_rules_cover_the_shared_spark_rules():
-    from coinstream_common.events import PRICE_EVENT_SPARK_RULES as R
+    from coinstream_contract.events import PRICE_EVENT_SPARK_RULES as R
 
     by_name = {r.name: r for r in field_rules()}
     assert {n for n, r in by_name.items() if r.required} >= set(R["required"])

@@ -4,9 +4,10 @@ import json
 
 import pytest
 import trino.exceptions
-from coinstream_common.settings import QuerySettings, ServiceSettings, TrinoSettings
+from coinstream_common.settings import ServiceSettings, TrinoSettings
 from coinstream_query import params
 from coinstream_query.app import create_app
+from coinstream_query.settings import QuerySettings
 from coinstream_query.sql import Statement
 from coinstream_query.trino_access import TrinoGateway, TrinoUnavailable
 

@@ -15,7 +15,8 @@ from coingecko_sim.app import create_app as create_sim
 from coingecko_sim.catalog import COINS
 from coingecko_sim.prices import price_at
 from coinstream_api import sse as product_sse
-from coinstream_common.timeutil import INTERVAL_MS, to_iso
+from coinstream_common.timeutil import to_iso
+from coinstream_contract.vocabulary import INTERVAL_MS
 from coinstream_testkit import portfolios, sim, sse
 from coinstream_testkit.net import free_port
 from coinstream_testkit.stats import percentile

@@ -16,13 +16,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-COIN_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
-VS_CURRENCY = r"^[a-z]{3,5}$"
+from .vocabulary import COIN_ID, EVENT_ID, MAX_AMOUNT, MAX_INSTANT_MS, PORTFOLIO_ID, SOURCE, VS_CURRENCY, Interval
+
 CoinId = Annotated[str, Field(pattern=COIN_ID)]
 VsCurrency = Annotated[str, Field(pattern=VS_CURRENCY)]
-EpochMs = Annotated[int, Field(ge=0, lt=32503680000000)]  # before year 3000
-# Units of a coin held: bounded so that sums and products stay finite floats.
-MAX_AMOUNT = 1e15
+EpochMs = Annotated[int, Field(ge=0, lt=MAX_INSTANT_MS)]
 Amount = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 
 
@@ -72,14 +70,14 @@ class PriceEvent(Event):
 
     SCHEMA: ClassVar[str] = "coinstream.price.v1"
     schema_: Literal["coinstream.price.v1"] = Field("coinstream.price.v1", alias="schema")
-    event_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    event_id: Annotated[str, Field(pattern=EVENT_ID)]
     coin_id: CoinId
     vs_currency: VsCurrency
     ts: EpochMs
     price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     market_cap: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     total_volume: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    source: Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,32}$")]
+    source: Annotated[str, Field(pattern=SOURCE)]
     ingested_at: EpochMs
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -129,7 +127,7 @@ class BackfillRequest(Event):
     vs_currency: VsCurrency
     from_: EpochMs = Field(alias="from")
     to: EpochMs
-    interval: Literal["5m", "hourly", "daily"] = "hourly"
+    interval: Interval = "hourly"
     requested_by: Annotated[str, Field(min_length=1, max_length=128)]
     requested_at: EpochMs = Field(default_factory=now_ms)
 
@@ -187,13 +185,13 @@ class PortfolioEvent(Event):
 
     SCHEMA: ClassVar[str] = "coinstream.portfolio.v1"
     schema_: Literal["coinstream.portfolio.v1"] = Field("coinstream.portfolio.v1", alias="schema")
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+    id: Annotated[str, Field(pattern=PORTFOLIO_ID)]
     owner: Annotated[str, Field(min_length=1, max_length=128)]  # a hash of the API key, never the key
     holdings: Annotated[list[Holding], Field(min_length=1)]
     vs_currency: VsCurrency
     from_: EpochMs = Field(alias="from")
     to: EpochMs
-    interval: Literal["5m", "hourly", "daily"] = "daily"
+    interval: Interval = "daily"
     created_at: EpochMs = Field(default_factory=now_ms)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -220,5 +218,5 @@ PRICE_EVENT_SPARK_RULES = {
     "required": ("event_id", "coin_id", "vs_currency", "ts", "price", "source", "ingested_at"),
     "coin_id_pattern": COIN_ID,
     "vs_currency_pattern": VS_CURRENCY,
-    "event_id_pattern": r"^[0-9a-f]{32}$",
+    "event_id_pattern": EVENT_ID,
 }
