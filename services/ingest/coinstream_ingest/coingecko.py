@@ -25,6 +25,7 @@ from typing import Any
 import requests
 import tenacity
 from coinstream_common import metrics
+from coinstream_common.ratelimit import TokenBucket
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 log = logging.getLogger(__name__)
@@ -85,45 +86,6 @@ def _failure(state: tenacity.RetryCallState) -> _Retryable:
     exc = state.outcome.exception()
     assert isinstance(exc, _Retryable)
     return exc
-
-
-class TokenBucket:
-    """Thread-safe token bucket: ``rate_per_minute`` tokens per minute, ``capacity`` at most."""
-
-    def __init__(self, rate_per_minute: float, capacity: float = 1.0, clock: Callable[[], float] = time.monotonic):
-        self.rate_per_s = rate_per_minute / 60.0
-        self.capacity = max(1.0, capacity)
-        self._clock = clock
-        self._tokens = self.capacity
-        self._stamp = clock()
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
-
-    def _reserve(self) -> float:
-        """Take a token (possibly going into debt); returns how long the caller must wait for it."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate_per_s)
-            self._stamp = now
-            self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate_per_s
-            return max(wait, self._paused_until - now)
-
-    def acquire(self, max_wait_s: float | None = None) -> bool:
-        """Block until a token is ours. With ``max_wait_s``, give up (False, token returned) if longer."""
-        wait = self._reserve()
-        if max_wait_s is not None and wait > max_wait_s:
-            with self._lock:
-                self._tokens += 1.0
-            return False
-        if wait > 0:
-            time.sleep(wait)
-        return True
-
-    def pause(self, seconds: float) -> None:
-        """Hold every caller back for ``seconds`` (CoinGecko said Retry-After)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
 _BUCKETS: dict[tuple[str, int], TokenBucket] = {}
