@@ -1,19 +1,20 @@
-"""A small Dockerfile reader: enough to check base images, stages and the user.
+"""Dockerfile checks on top of dockerfile-parse: base images, stages, the user, what is copied.
 
-Handles comments, line continuations, ``ARG`` defaults (global ones before the
-first ``FROM`` and per-stage ones), build arguments that override them (as
-``docker build --build-arg`` and Tilt's ``build_args`` do) and ``${VAR}``/``$VAR``
-substitution.
+dockerfile-parse reads the instructions (comments, line continuations), keeps
+each stage's ``ARG`` values (global ones before the first ``FROM``, per-stage
+ones, and build arguments that override them, as ``docker build --build-arg``
+and Tilt's ``build_args`` do) and expands ``${VAR}``/``$VAR`` in words.
 """
 
 from __future__ import annotations
 
+import io
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+from dockerfile_parse import DockerfileParser
+from dockerfile_parse.util import WordSplitter
 
 
 @dataclass
@@ -23,65 +24,33 @@ class Stage:
     instructions: list[tuple[str, str]] = field(default_factory=list)  # (INSTRUCTION, arguments)
     args: dict[str, str] = field(default_factory=dict)
 
+    def words(self, arguments: str) -> list[str]:
+        """``arguments`` split into words with this stage's ARGs substituted."""
+        return list(WordSplitter(arguments, args=self.args).split())
+
     def users(self) -> list[str]:
-        return [substitute(a, self.args) for i, a in self.instructions if i == "USER"]
-
-
-def substitute(text: str, args: dict[str, str]) -> str:
-    def repl(m: re.Match) -> str:
-        name = m.group(1) or m.group(3)
-        return args.get(name, m.group(2) or "")
-
-    return _VAR.sub(repl, text)
-
-
-def instructions(text: str) -> list[tuple[str, str]]:
-    out, current = [], ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not current and (not line or line.startswith("#")):
-            continue
-        if current and line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            current += line[:-1] + " "
-            continue
-        current += line
-        keyword, _, rest = current.partition(" ")
-        out.append((keyword.upper(), rest.strip()))
-        current = ""
-    return out
-
-
-def _parse_arg(rest: str) -> tuple[str, str]:
-    name, _, default = rest.partition("=")
-    return name.strip(), shlex.split(default)[0] if default.strip() else ""
+        return [" ".join(self.words(a)) for i, a in self.instructions if i == "USER"]
 
 
 def stages(path: Path, build_args: dict[str, str] | None = None) -> list[Stage]:
-    given = build_args or {}
-    global_args: dict[str, str] = {}
+    parser = DockerfileParser(fileobj=io.BytesIO(path.read_bytes()), build_args=build_args or {})
+    bases = iter(parser.parent_images)  # each FROM's image, global ARGs substituted
     result: list[Stage] = []
-    for keyword, rest in instructions(path.read_text()):
-        if keyword == "ARG" and not result:
-            name, default = _parse_arg(rest)
-            global_args[name] = given.get(name, default)
-        elif keyword == "FROM":
-            words = [w for w in rest.split() if not w.startswith("--")]
-            base = substitute(words[0], global_args)
+    for item, context in zip(parser.structure, parser.context_structure, strict=True):
+        keyword, value = item["instruction"], item["value"]
+        if keyword == "FROM":
+            words = [w for w in WordSplitter(value).split() if not w.startswith("--")]
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
-            result.append(Stage(base=base, name=name))
-        elif result:
-            stage = result[-1]
-            if keyword == "ARG":
-                name, default = _parse_arg(rest)
-                stage.args[name] = given.get(name, default or global_args.get(name, ""))
-            stage.instructions.append((keyword, rest))
+            result.append(Stage(base=next(bases), name=name))
+        elif result and keyword != "COMMENT":
+            result[-1].instructions.append((keyword, value))
+            result[-1].args = dict(context.args)
     return result
 
 
 def _used(name: str, text: str) -> bool:
-    return any((m.group(1) or m.group(3)) == name for m in _VAR.finditer(text))
+    marker = "\0unset\0"
+    return any(marker in w for w in WordSplitter(text, args={name: marker}).split())
 
 
 def unset_args(path: Path, build_args: dict[str, str] | None = None) -> list[str]:
@@ -91,7 +60,7 @@ def unset_args(path: Path, build_args: dict[str, str] | None = None) -> list[str
             name
             for stage in stages(path, build_args)
             for name, value in stage.args.items()
-            if not value and any(_used(name, a) for _i, a in stage.instructions)
+            if not value and any(_used(name, a) for i, a in stage.instructions if i != "ARG")
         }
     )
 
@@ -101,7 +70,7 @@ def copy_sources(path: Path, build_args: dict[str, str] | None = None) -> list[s
     sources = []
     for stage in stages(path, build_args):
         for keyword, rest in stage.instructions:
-            words = substitute(rest, stage.args).split()
+            words = stage.words(rest)
             if keyword in ("COPY", "ADD") and not any(w.startswith("--from=") for w in words):
                 sources += [w for w in words[:-1] if not w.startswith("--")]
     return sources

@@ -21,6 +21,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import tenacity
+
 MANIFEST = ".coinstream-manifest.json"
 
 
@@ -136,18 +138,22 @@ def _cached(label: str, dest: Path, fill, attempts: int, final: tuple[type[Excep
     if dest.exists():
         sys.stderr.write(f"  cached {label} is incomplete or corrupt; fetching again\n")
         shutil.rmtree(dest)
-    last: Exception | None = None
-    for attempt in range(1, attempts + 1):
-        try:
-            return _install(dest, fill)
-        except final:
-            raise
-        except FetchError as exc:
-            last = exc
-            sys.stderr.write(f"  attempt {attempt}/{attempts} failed: {exc}\n")
-            if attempt < attempts:
-                time.sleep(min(2**attempt, 10))
-    raise FetchError(str(last))
+
+    def report(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        sys.stderr.write(f"  attempt {state.attempt_number}/{attempts} failed: {exc}\n")
+
+    def give_up(state: tenacity.RetryCallState) -> Path:
+        raise FetchError(str(state.outcome.exception() if state.outcome else "no attempt made"))
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(lambda exc: isinstance(exc, FetchError) and not isinstance(exc, final)),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_exponential(multiplier=2, max=10),  # 2, 4, 8, 10 s
+        after=report,
+        retry_error_callback=give_up,
+    )
+    return retrying(_install, dest, fill)
 
 
 def jars(label: str, dest: Path, coordinates: list[str], transitive: bool = True) -> Path:

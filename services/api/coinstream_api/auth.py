@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable
 
+from coinstream_common.ratelimit import PerCaller, TokenBucket
 from coinstream_common.web import ApiError
 
 
@@ -73,23 +73,11 @@ class RateLimiter:
     """Token bucket per key: capacity ``rate_per_minute``, refill ``rate_per_minute/60`` per second."""
 
     def __init__(self, rate_per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(rate_per_minute)
-        self.refill_per_s = rate_per_minute / 60.0
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+        self._buckets = PerCaller(lambda: TokenBucket(rate_per_minute, capacity=rate_per_minute, clock=clock))
 
     def acquire(self, key: str) -> float:
         """Take a token: 0.0 when allowed, else the seconds until one is available."""
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.refill_per_s)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.refill_per_s
+        return self._buckets(key).try_take()
 
     def check(self, key: str) -> None:
         wait = self.acquire(key)

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated
 
+from coinstream_common.openapi import INSTANT_DOC
 from coinstream_common.timeutil import parse_instant
 from coinstream_common.web import ApiError, parse
 from coinstream_contract.events import Holding
@@ -29,7 +30,11 @@ class HoldingRequest(BaseModel):
     amount: Annotated[
         float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="Units held (> 0, at most 1e15)")
     ]
-    acquired_at: Instant | None = Field(None, description="When the lot was bought (ISO 8601 UTC)")
+    acquired_at: Instant | None = Field(
+        None,
+        description="When the lot was bought (ISO 8601 UTC); inside the range it is a purchase (cash flow)",
+        json_schema_extra=INSTANT_DOC,  # parsed by hand (_instant)
+    )
     acquired_price: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         None, description="Price paid per unit in vs_currency (default: the market price then)"
     )
@@ -38,7 +43,7 @@ class HoldingRequest(BaseModel):
     @classmethod
     def _json_number(cls, value: object) -> object:
         if isinstance(value, (bool, str)):
-            raise ValueError("must be a JSON number")
+            raise ValueError("must be a JSON number")  # noqa: TRY004 - pydantic reports only ValueError
         return value
 
 
@@ -46,10 +51,10 @@ class PortfolioRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     holdings: Annotated[list[HoldingRequest], Field(min_length=1)]
-    vs_currency: str
-    from_: Instant = Field(alias="from")
-    to: Instant
-    interval: Interval | None = None
+    vs_currency: str = Field(examples=["usd"])
+    from_: Instant = Field(alias="from", json_schema_extra=INSTANT_DOC)
+    to: Instant = Field(json_schema_extra=INSTANT_DOC)
+    interval: Interval | None = Field(None, description="default: daily beyond 90 days, hourly beyond 1 day, else 5m")
 
 
 @dataclass(frozen=True)

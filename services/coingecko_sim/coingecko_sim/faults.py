@@ -44,7 +44,11 @@ class FaultSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    endpoint: str = Field(ANY, description="One of ENDPOINTS, or * for every endpoint without its own fault.")
+    endpoint: str = Field(
+        ANY,
+        description="One of ENDPOINTS, or * for every endpoint without its own fault.",
+        json_schema_extra={"enum": [*ENDPOINTS, ANY]},  # checked by _known, with a message naming them
+    )
     latency_ms: int = Field(0, ge=0, le=600_000, description="Added before answering.")
     error_rate: float = Field(0.0, ge=0.0, le=1.0, description="Fraction of calls answered with error_status.")
     error_status: int = Field(500, ge=500, le=599, description="Status of the injected server errors.")

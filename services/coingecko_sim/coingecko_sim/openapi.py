@@ -1,34 +1,62 @@
-"""The simulator's OpenAPI 3.1 document (served at /openapi.json)."""
+"""The simulator's OpenAPI 3.1 document (served at /openapi.json): CoinGecko's endpoints and its own /__sim ones."""
 
 from __future__ import annotations
 
-from coinstream_common.web import openapi_document
-from coinstream_contract.vocabulary import COIN_ID
+from typing import Any
 
-from .faults import ENDPOINTS
+from coinstream_common import openapi as oa
+from pydantic import BaseModel
+
+from .admin import Listing, RateLimits
+from .faults import FaultSpec
+
+
+class CgStatus(BaseModel):
+    timestamp: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+class CgError(BaseModel):
+    """``{"error": "..."}``: a bad parameter or an unknown coin."""
+
+    error: str
+
+
+class CgPlanErrorBody(BaseModel):
+    status: CgStatus | None = None
+
+
+class CgPlanError(BaseModel):
+    """Beyond the plan: ``{"error": {"status": {...}}}``."""
+
+    error: CgPlanErrorBody | None = None
+
+
+class CgRateLimited(BaseModel):
+    status: CgStatus | None = None
+
+
+class CoinListItem(BaseModel):
+    id: str
+    symbol: str
+    name: str
+
+
+class MarketChart(BaseModel):
+    prices: list[tuple[int, float]]
+    market_caps: list[tuple[int, float]]
+    total_volumes: list[tuple[int, float]]
+
+
+OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def _q(name: str, description: str, required: bool = False, schema: dict | None = None) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+    return oa.param(name, "query", schema, description, required)
 
 
-def _json(description: str, schema: dict) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-COIN_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "examples": ["bitcoin"]},
-    "description": "coin id (see /api/v3/coins/list)",
-}
+COIN = oa.param("id", "path", {"type": "string", "examples": ["bitcoin"]}, "coin id (see /api/v3/coins/list)")
 VS = _q("vs_currency", "quote currency (see /api/v3/simple/supported_vs_currencies)", True)
 PRECISION = _q("precision", "full (default) or 0..18 decimal places of prices")
 INTERVAL = _q(
@@ -37,55 +65,32 @@ INTERVAL = _q(
     schema={"type": "string", "enum": ["5m", "hourly", "daily"]},
 )
 KEYS = [
-    {
-        "name": "x-cg-demo-api-key",
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": "demo plan key",
-    },
-    {
-        "name": "x-cg-pro-api-key",
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": "pro plan key",
-    },
+    oa.param("x-cg-demo-api-key", "header", None, "demo plan key"),
+    oa.param("x-cg-pro-api-key", "header", None, "pro plan key"),
 ]
-
-CG_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
-CG_PLAN_ERROR = {
-    "type": "object",
-    "properties": {"error": {"type": "object", "properties": {"status": {"$ref": "#/components/schemas/CgStatus"}}}},
-}
-CG_RATE_LIMITED = {"type": "object", "properties": {"status": {"$ref": "#/components/schemas/CgStatus"}}}
-PAIRS = {
-    "type": "array",
-    "items": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "number"}], "minItems": 2, "maxItems": 2},
-}
-
-ERRORS = {
-    "400": _json("bad parameter", CG_ERROR),
-    "401": _json("beyond the plan: history limit (10012) or interval (10005)", CG_PLAN_ERROR),
-    "429": {
-        **_json("rate limited", CG_RATE_LIMITED),
-        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds until a call is allowed"}},
-    },
-    "5XX": {"description": "injected fault"},
+CG_ERRORS = {
+    "400": oa.response("bad parameter", CgError),
+    "401": oa.response("beyond the plan: history limit (10012) or interval (10005)", CgPlanError),
+    "429": oa.response(
+        "rate limited",
+        CgRateLimited,
+        headers={"Retry-After": {"type": "integer", "description": "seconds until a call is allowed"}},
+    ),
+    "5XX": oa.response("injected fault"),
 }
 
 
 def _get(summary: str, params: list[dict], ok: dict, not_found: bool = False) -> dict:
-    responses = {"200": ok, **ERRORS}
+    responses = {"200": ok, **CG_ERRORS}
     if not_found:
-        responses["404"] = _json('unknown coin: {"error": "coin not found"}', CG_ERROR)
-    return {"get": {"summary": summary, "parameters": params + KEYS, "responses": responses}}
+        responses["404"] = oa.response('unknown coin: {"error": "coin not found"}', CgError)
+    return {"get": oa.operation(summary, responses, parameters=params + KEYS)}
 
 
 PATHS = {
-    "/api/v3/ping": _get("Server status", [], _json("up", {"type": "object"})),
+    "/api/v3/ping": _get("Server status", [], oa.response("up", OBJECT)),
     "/api/v3/simple/supported_vs_currencies": _get(
-        "Quote currencies", [], _json("codes", {"type": "array", "items": {"type": "string"}})
+        "Quote currencies", [], oa.response("codes", {"type": "array", "items": {"type": "string"}})
     ),
     "/api/v3/simple/price": _get(
         "Current prices (the latest whole minute)",
@@ -98,12 +103,12 @@ PATHS = {
             _q("include_last_updated_at", "true/false"),
             PRECISION,
         ],
-        _json("{id: {vs: price, vs_market_cap, vs_24h_vol, vs_24h_change, last_updated_at}}", {"type": "object"}),
+        oa.response("{id: {vs: price, vs_market_cap, vs_24h_vol, vs_24h_change, last_updated_at}}", OBJECT),
     ),
     "/api/v3/coins/list": _get(
         "Every coin",
         [_q("include_platform", "true/false")],
-        _json("coins", {"type": "array", "items": {"$ref": "#/components/schemas/CoinListItem"}}),
+        oa.response("coins", {"type": "array", "items": oa.ref(CoinListItem)}),
     ),
     "/api/v3/coins/markets": _get(
         "Market data of coins, ranked by market cap",
@@ -117,161 +122,87 @@ PATHS = {
             _q("price_change_percentage", "1h,24h,7d,14d,30d,200d,1y"),
             PRECISION,
         ],
-        _json("one page", {"type": "array", "items": {"type": "object"}}),
+        oa.response("one page", {"type": "array", "items": OBJECT}),
     ),
     "/api/v3/coins/{id}/market_chart": _get(
         "Chart of the last N days (grid points, then the latest minute)",
-        [COIN_ID, VS, _q("days", "a positive number, or max", True), INTERVAL, PRECISION],
-        _json("chart", {"$ref": "#/components/schemas/MarketChart"}),
+        [COIN, VS, _q("days", "a positive number, or max", True), INTERVAL, PRECISION],
+        oa.response("chart", MarketChart),
         not_found=True,
     ),
     "/api/v3/coins/{id}/market_chart/range": _get(
         "Chart of a range (grid points only)",
         [
-            COIN_ID,
+            COIN,
             VS,
             _q("from", "UNIX seconds or ISO date (YYYY-MM-DD, YYYY-MM-DDTHH:MM)", True),
             _q("to", "UNIX seconds or ISO date", True),
             INTERVAL,
             PRECISION,
         ],
-        _json("chart", {"$ref": "#/components/schemas/MarketChart"}),
+        oa.response("chart", MarketChart),
         not_found=True,
     ),
     "/api/v3/coins/{id}/history": _get(
         "A coin at 00:00 UTC of a day",
-        [COIN_ID, _q("date", "dd-mm-yyyy", True), _q("localization", "true (default) / false")],
-        _json("snapshot (market_data absent before the coin's first day)", {"type": "object"}),
+        [COIN, _q("date", "dd-mm-yyyy", True), _q("localization", "true (default) / false")],
+        oa.response("snapshot (market_data absent before the coin's first day)", OBJECT),
         not_found=True,
     ),
 }
 
-FAULT = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "endpoint": {"type": "string", "enum": [*ENDPOINTS, "*"]},
-        "latency_ms": {"type": "integer", "minimum": 0},
-        "error_rate": {"type": "number", "minimum": 0, "maximum": 1},
-        "error_status": {"type": "integer", "minimum": 500, "maximum": 599},
-        "rate_limit_storm": {"type": "boolean"},
-        "retry_after_s": {"type": "integer", "minimum": 0},
-        "malformed": {"type": "boolean"},
-        "truncated": {"type": "boolean"},
-        "hang_s": {"type": "number", "minimum": 0, "maximum": 600},
-        "times": {"type": ["integer", "null"], "minimum": 1},
-    },
-}
-COINSTREAM_ERROR = {
-    "description": "bad request",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-
+BAD = oa.error("bad request")
 ADMIN = {
     "/__sim/config": {
-        "get": {
-            "summary": "Seed, rate limits, history limit",
-            "responses": {"200": _json("config", {"type": "object"})},
-        }
+        "get": oa.operation("Seed, rate limits, history limit", {"200": oa.response("config", OBJECT)}),
     },
     "/__sim/rate_limits": {
-        "put": {
-            "summary": "Change per-minute rate limits (0: unlimited) and empty the windows",
-            "requestBody": {
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {p: {"type": "integer", "minimum": 0} for p in ("public", "demo", "pro")},
-                        }
-                    }
-                }
-            },
-            "responses": {"200": _json("config", {"type": "object"}), "400": COINSTREAM_ERROR},
-        }
+        "put": oa.operation(
+            "Change per-minute rate limits (0: unlimited) and empty the windows",
+            {"200": oa.response("config", OBJECT), "400": BAD},
+            body=RateLimits,
+            body_required=False,
+        )
     },
     "/__sim/faults": {
-        "get": {"summary": "Faults in force", "responses": {"200": _json("faults", {"type": "object"})}},
-        "post": {
-            "summary": "Set faults (each replaces its endpoint's)",
-            "requestBody": {
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "oneOf": [
-                                {"$ref": "#/components/schemas/Fault"},
-                                {"type": "array", "items": {"$ref": "#/components/schemas/Fault"}},
-                            ]
-                        }
-                    }
-                }
-            },
-            "responses": {"200": _json("faults", {"type": "object"}), "400": COINSTREAM_ERROR},
-        },
-        "delete": {
-            "summary": "Clear all faults, or one endpoint's",
-            "parameters": [_q("endpoint", "endpoint or *")],
-            "responses": {"200": _json("faults", {"type": "object"}), "400": COINSTREAM_ERROR},
-        },
+        "get": oa.operation("Faults in force", {"200": oa.response("faults", OBJECT)}),
+        "post": oa.operation(
+            "Set faults (each replaces its endpoint's)",
+            {"200": oa.response("faults", OBJECT), "400": BAD},
+            body={"oneOf": [oa.ref(FaultSpec), {"type": "array", "items": oa.ref(FaultSpec)}]},
+            body_required=False,
+        ),
+        "delete": oa.operation(
+            "Clear all faults, or one endpoint's",
+            {"200": oa.response("faults", OBJECT), "400": BAD},
+            parameters=[_q("endpoint", "endpoint or *")],
+        ),
     },
     "/__sim/stats": {
-        "get": {
-            "summary": "Calls per endpoint and status, faults injected",
-            "responses": {"200": _json("stats", {"type": "object"})},
-        },
-        "delete": {"summary": "Zero the statistics", "responses": {"200": _json("stats", {"type": "object"})}},
+        "get": oa.operation("Calls per endpoint and status, faults injected", {"200": oa.response("stats", OBJECT)}),
+        "delete": oa.operation("Zero the statistics", {"200": oa.response("stats", OBJECT)}),
     },
     "/__sim/coins": {
-        "post": {
-            "summary": "List a new coin with a catalog coin's parameters and a price path of its own",
-            "requestBody": {
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["id", "like"],
-                            "additionalProperties": False,
-                            "properties": {"id": {"type": "string", "pattern": COIN_ID}, "like": {"type": "string"}},
-                        }
-                    }
-                }
+        "post": oa.operation(
+            "List a new coin with a catalog coin's parameters and a price path of its own",
+            {
+                "200": oa.response("listed already", OBJECT),
+                "201": oa.response("listed", OBJECT),
+                "400": BAD,
+                "409": BAD,
             },
-            "responses": {
-                "200": _json("listed already", {"type": "object"}),
-                "201": _json("listed", {"type": "object"}),
-                "400": COINSTREAM_ERROR,
-                "409": COINSTREAM_ERROR,
-            },
-        }
+            body=Listing,
+            body_required=False,
+        )
     },
     "/__sim/reset": {
-        "post": {
-            "summary": "Back to the start-up configuration",
-            "responses": {"200": _json("config", {"type": "object"})},
-        }
+        "post": oa.operation("Back to the start-up configuration", {"200": oa.response("config", OBJECT)}),
     },
 }
 
-SCHEMAS = {
-    "CgStatus": {
-        "type": "object",
-        "properties": {
-            "timestamp": {"type": "string"},
-            "error_code": {"type": "integer"},
-            "error_message": {"type": "string"},
-        },
-    },
-    "CoinListItem": {
-        "type": "object",
-        "required": ["id", "symbol", "name"],
-        "properties": {"id": {"type": "string"}, "symbol": {"type": "string"}, "name": {"type": "string"}},
-    },
-    "MarketChart": {
-        "type": "object",
-        "required": ["prices", "market_caps", "total_volumes"],
-        "properties": {"prices": PAIRS, "market_caps": PAIRS, "total_volumes": PAIRS},
-    },
-    "Fault": FAULT,
-}
-
-DOCUMENT = openapi_document("coingecko-sim (CoinGecko API v3 simulator)", {**PATHS, **ADMIN}, {"schemas": SCHEMAS})
+DOCUMENT = oa.document(
+    "coingecko-sim (CoinGecko API v3 simulator)",
+    {**PATHS, **ADMIN},
+    requests=[RateLimits, FaultSpec, Listing],
+    responses=[CgError, CgPlanError, CgRateLimited, CoinListItem, MarketChart],
+)

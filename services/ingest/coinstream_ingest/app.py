@@ -76,8 +76,8 @@ class HistoryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     coin: CoinId
     vs_currency: VsCurrency = "usd"
-    from_: int = Field(alias="from")
-    to: int | None = None
+    from_: Annotated[int, openapi.INSTANT] = Field(alias="from")
+    to: Annotated[int | None, openapi.INSTANT_OR_NOW] = None
     interval: Interval = "hourly"
 
     @field_validator("coin", "vs_currency", "interval", mode="before")

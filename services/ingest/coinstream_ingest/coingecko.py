@@ -5,7 +5,8 @@
   draws from it, so the process as a whole stays under the plan's calls/minute.
 - 429: wait ``Retry-After`` (the bucket pauses for every caller), then retry.
 - 5xx, timeouts, connection errors, truncated or malformed bodies: retry after
-  an exponential backoff with full jitter (``uniform(0, min(max, base * 2**n))``).
+  an exponential backoff with full jitter (``uniform(0, min(max, base * 2**n))``,
+  tenacity's ``wait_random_exponential``).
 - After ``max_attempts`` a clear exception: ``CoinGeckoRateLimited`` (with the
   wait CoinGecko asked for) or ``CoinGeckoUnavailable``. ``UnknownCoin`` and
   ``BadRequest`` are never retried.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +23,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+import tenacity
+from coinstream_common.ratelimit import TokenBucket
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 from . import metrics
@@ -69,43 +71,22 @@ class _Malformed(Exception):
     """A 200 whose body is not what the endpoint returns: retried like a 5xx."""
 
 
-class TokenBucket:
-    """Thread-safe token bucket: ``rate_per_minute`` tokens per minute, ``capacity`` at most."""
+class _Retryable(Exception):
+    """A failed attempt worth another: ``reason`` is the retry metric's label."""
 
-    def __init__(self, rate_per_minute: float, capacity: float = 1.0, clock: Callable[[], float] = time.monotonic):
-        self.rate_per_s = rate_per_minute / 60.0
-        self.capacity = max(1.0, capacity)
-        self._clock = clock
-        self._tokens = self.capacity
-        self._stamp = clock()
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
+    def __init__(self, reason: str, problem: str, retry_after_s: float = 0.0) -> None:
+        super().__init__(problem)
+        self.reason = reason
+        self.problem = problem
+        self.retry_after_s = retry_after_s
 
-    def _reserve(self) -> float:
-        """Take a token (possibly going into debt); returns how long the caller must wait for it."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate_per_s)
-            self._stamp = now
-            self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate_per_s
-            return max(wait, self._paused_until - now)
 
-    def acquire(self, max_wait_s: float | None = None) -> bool:
-        """Block until a token is ours. With ``max_wait_s``, give up (False, token returned) if longer."""
-        wait = self._reserve()
-        if max_wait_s is not None and wait > max_wait_s:
-            with self._lock:
-                self._tokens += 1.0
-            return False
-        if wait > 0:
-            time.sleep(wait)
-        return True
-
-    def pause(self, seconds: float) -> None:
-        """Hold every caller back for ``seconds`` (CoinGecko said Retry-After)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+def _failure(state: tenacity.RetryCallState) -> _Retryable:
+    """The ``_Retryable`` that ended the attempt ``state`` describes."""
+    assert state.outcome is not None
+    exc = state.outcome.exception()
+    assert isinstance(exc, _Retryable)
+    return exc
 
 
 _BUCKETS: dict[tuple[str, int], TokenBucket] = {}
@@ -121,11 +102,6 @@ def shared_bucket(base_url: str, rate_per_minute: int) -> TokenBucket:
             # limiter upstream would otherwise see up to twice the rate in one minute.
             _BUCKETS[key] = TokenBucket(rate_per_minute, capacity=max(1.0, rate_per_minute / 30))
         return _BUCKETS[key]
-
-
-def backoff_s(attempt: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
-    """Full-jitter exponential backoff for retry number ``attempt`` (1-based)."""
-    return (rng or random).uniform(0.0, min(max_s, base_s * 2 ** (attempt - 1)))
 
 
 def retry_after_s(value: str | None, default: float) -> float:
@@ -184,7 +160,6 @@ class CoinGeckoClient:
         bucket: TokenBucket | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
@@ -197,7 +172,6 @@ class CoinGeckoClient:
             self.session.headers[KEY_HEADERS[settings.api_plan]] = settings.api_key
         self.session.headers["Accept"] = "application/json"
         self._sleep = sleep
-        self._rng = rng or random.Random()
         self._cache_lock = threading.Lock()
         self._coins: tuple[float, frozenset[str]] | None = None
         self._vs: tuple[float, frozenset[str]] | None = None
@@ -212,61 +186,96 @@ class CoinGeckoClient:
         params: dict[str, Any] | None = None,
         validate: Callable[[Any], None] | None = None,
     ) -> Any:
-        """GET with the bucket, retries and metrics; ``endpoint`` is the templated path label."""
-        attempts, timeout_s = self.settings.max_attempts, self.settings.timeout_s
+        """GET with the bucket, retries and metrics; ``endpoint`` is the templated path label.
+
+        tenacity runs the attempts: at most ``max_attempts``, full-jitter exponential
+        back-off capped at ``backoff_max_s`` between them, and only ``_Retryable``
+        failures retried (``BadRequest`` passes straight through). One thing it cannot
+        do is the 429 wait: a ``Retry-After`` is CoinGecko's verdict on this process's
+        quota, not on this call, so instead of sleeping this caller alone it pauses the
+        process-wide token bucket (every thread's next ``acquire`` waits it out, this
+        caller's retry included) and the retry itself waits nothing more.
+        """
         metrics.declare_coingecko_endpoint(endpoint)
-        url = self.base_url + path
-        last_problem, last_retry_after, reason = "no attempt made", 0.0, ""
-        for attempt in range(1, attempts + 1):
-            self.bucket.acquire()
-            started = time.perf_counter()
-            status, reason = "error", ""
-            try:
-                resp = self.session.get(url, params=params, timeout=(min(timeout_s, 5.0), timeout_s))
-                status = str(resp.status_code)
-                if resp.status_code == 200:
-                    try:
-                        data = resp.json()
-                        if validate:
-                            validate(data)
-                    except (ValueError, _Malformed) as exc:
-                        status, reason = "malformed", "malformed"
-                        raise _Malformed(str(exc)[:120]) from None
-                    self.last_success = time.monotonic()
-                    return data
-                if resp.status_code == 429:
-                    metrics.COINGECKO_429.labels(endpoint).inc()
-                    last_retry_after = retry_after_s(resp.headers.get("Retry-After"), self.settings.backoff_base_s)
-                    last_problem = f"rate limited (429): {error_message(resp)}"
-                    reason = "429"
-                elif resp.status_code >= 500 or resp.status_code == 408:
-                    last_problem, reason = f"HTTP {resp.status_code}: {error_message(resp)}", "5xx"
-                else:
-                    raise BadRequest(f"CoinGecko answered {resp.status_code}: {error_message(resp)}", resp.status_code)
-            except requests.Timeout:
-                status, reason, last_problem = "timeout", "timeout", f"no answer within {timeout_s:g}s"
-            except requests.RequestException as exc:  # refused, reset, truncated body
-                status, reason = "error", "connection"
-                last_problem = f"{type(exc).__name__}: {str(exc)[:160]}"
-            except _Malformed as exc:
-                last_problem = f"malformed body: {exc}"
-            finally:
-                metrics.COINGECKO_CALLS.labels(endpoint, status).inc()
-                metrics.COINGECKO_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
-            if attempt == attempts:
-                break
-            if reason == "429" and last_retry_after > self.settings.backoff_max_s:
-                break  # longer than we hold a caller: give the wait back to them
-            metrics.COINGECKO_RETRIES.labels(endpoint, reason).inc()
-            if reason == "429":
-                self.bucket.pause(last_retry_after)
-            else:
-                self._sleep(backoff_s(attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._rng))
-            log.info("retrying CoinGecko %s after %s (attempt %d of %d)", endpoint, last_problem, attempt, attempts)
-        message = f"CoinGecko {endpoint} failed after {attempt} attempt(s): {last_problem}"
-        if reason == "429":
-            raise CoinGeckoRateLimited(message, retry_after_s=max(1.0, last_retry_after))
-        raise CoinGeckoUnavailable(message, retry_after_s=max(1.0, self.settings.backoff_max_s))
+        settings = self.settings
+        jitter = tenacity.wait_random_exponential(multiplier=settings.backoff_base_s, max=settings.backoff_max_s)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            return 0.0 if _failure(state).reason == "429" else jitter(state)
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            failure = _failure(state)
+            # A Retry-After longer than we hold a caller: give the wait back to them.
+            too_long = failure.reason == "429" and failure.retry_after_s > settings.backoff_max_s
+            return too_long or state.attempt_number >= settings.max_attempts
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            failure = _failure(state)
+            metrics.COINGECKO_RETRIES.labels(endpoint, failure.reason).inc()
+            if failure.reason == "429":
+                self.bucket.pause(failure.retry_after_s)
+            log.info(
+                "retrying CoinGecko %s after %s (attempt %d of %d)",
+                endpoint,
+                failure.problem,
+                state.attempt_number,
+                settings.max_attempts,
+            )
+
+        def give_up(state: tenacity.RetryCallState) -> Any:
+            failure = _failure(state)
+            message = f"CoinGecko {endpoint} failed after {state.attempt_number} attempt(s): {failure.problem}"
+            if failure.reason == "429":
+                raise CoinGeckoRateLimited(message, retry_after_s=max(1.0, failure.retry_after_s))
+            raise CoinGeckoUnavailable(message, retry_after_s=max(1.0, settings.backoff_max_s))
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            stop=stop,
+            wait=wait,
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            retry_error_callback=give_up,
+        )
+        return retrying(self._attempt, self.base_url + path, endpoint, params, validate)
+
+    def _attempt(
+        self, url: str, endpoint: str, params: dict[str, Any] | None, validate: Callable[[Any], None] | None
+    ) -> Any:
+        """One call: the answer's JSON, ``_Retryable`` saying why not, or ``BadRequest``."""
+        timeout_s = self.settings.timeout_s
+        self.bucket.acquire()
+        started = time.perf_counter()
+        status = "error"
+        try:
+            resp = self.session.get(url, params=params, timeout=(min(timeout_s, 5.0), timeout_s))
+            status = str(resp.status_code)
+            if resp.status_code == 200:
+                try:
+                    data = resp.json()
+                    if validate:
+                        validate(data)
+                except (ValueError, _Malformed) as exc:
+                    status = "malformed"
+                    raise _Retryable("malformed", f"malformed body: {str(exc)[:120]}") from None
+                self.last_success = time.monotonic()
+                return data
+            if resp.status_code == 429:
+                metrics.COINGECKO_429.labels(endpoint).inc()
+                wait = retry_after_s(resp.headers.get("Retry-After"), self.settings.backoff_base_s)
+                raise _Retryable("429", f"rate limited (429): {error_message(resp)}", retry_after_s=wait)
+            if resp.status_code >= 500 or resp.status_code == 408:
+                raise _Retryable("5xx", f"HTTP {resp.status_code}: {error_message(resp)}")
+            raise BadRequest(f"CoinGecko answered {resp.status_code}: {error_message(resp)}", resp.status_code)
+        except requests.Timeout:
+            status = "timeout"
+            raise _Retryable("timeout", f"no answer within {timeout_s:g}s") from None
+        except requests.RequestException as exc:  # refused, reset, truncated body
+            status = "error"
+            raise _Retryable("connection", f"{type(exc).__name__}: {str(exc)[:160]}") from None
+        finally:
+            metrics.COINGECKO_CALLS.labels(endpoint, status).inc()
+            metrics.COINGECKO_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
 
     # -- endpoints -----------------------------------------------------------------
 

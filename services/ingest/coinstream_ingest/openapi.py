@@ -1,117 +1,81 @@
-"""The ingest service's OpenAPI document (served at /openapi.json)."""
+"""The ingest service's OpenAPI document (served at /openapi.json): its operations and answer models.
+
+The request bodies are the models ``app`` validates them with.
+"""
 
 from __future__ import annotations
 
-from coinstream_common.web import openapi_document
-from coinstream_contract.vocabulary import COIN_ID, INTERVALS, VS_CURRENCY
+from typing import Any
 
-_ERR = {"$ref": "#/components/schemas/Error"}
-_INSTANT = {
+from coinstream_common import openapi as oa
+from pydantic import BaseModel, Field, WithJsonSchema
+
+# What HistoryRequest's instants accept (its validator turns them into epoch ms).
+_INSTANT_IN: dict[str, Any] = {
     "oneOf": [
         {"type": "string", "description": "ISO 8601 date or date-time (UTC if no offset)"},
         {"type": "number", "description": "epoch seconds, or milliseconds above 1e11"},
     ]
 }
+INSTANT = WithJsonSchema(_INSTANT_IN)
+INSTANT_OR_NOW = WithJsonSchema({**_INSTANT_IN, "description": "defaults to now; clipped to now"})
 
 
-def _error(description: str, retry: bool = False) -> dict:
-    out = {"description": description, "content": {"application/json": {"schema": _ERR}}}
-    if retry:
-        out["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
-    return out
+class PricesAccepted(BaseModel):
+    requested: dict[str, Any]
+    produced: int
+    missing: list[str] = []
+    topic: str
 
 
-_COMMON_ERRORS = {
-    "400": _error("malformed body, bad range (from after to, beyond the plan's history), unknown vs_currency"),
-    "404": _error("unknown coin; error.coins names it"),
-    "502": _error("CoinGecko unreachable or kept failing after retries", retry=True),
-    "503": _error("CoinGecko rate limit exhausted, or Kafka did not acknowledge the events", retry=True),
+class Fetched(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    calls: int
+
+
+class HistoryAccepted(BaseModel):
+    requested: dict[str, Any]
+    fetched: Fetched
+    produced: int
+    topic: str
+
+
+ERRORS = {
+    "400": oa.error("malformed body, bad range (from after to, beyond the plan's history), unknown vs_currency"),
+    "404": oa.error("unknown coin; error.coins names it"),
+    "502": oa.error("CoinGecko unreachable or kept failing after retries", retry_after="seconds to wait"),
+    "503": oa.error(
+        "CoinGecko rate limit exhausted, or Kafka did not acknowledge the events", retry_after="seconds to wait"
+    ),
 }
-
-PATHS = {
-    "/v1/fetch/prices": {
-        "post": {
-            "summary": "Fetch current prices now and publish them to coin.prices",
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricesRequest"}}},
-            },
-            "responses": {
-                "202": {
-                    "description": "every event produced was acknowledged by the broker",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PricesAccepted"}}},
-                },
-                **_COMMON_ERRORS,
-            },
-        }
-    },
-    "/v1/fetch/history": {
-        "post": {
-            "summary": "Fetch a coin's history and publish it to coin.prices",
-            "description": "The range is split into CoinGecko calls that return the asked granularity; "
-            "points are reported on the interval's UTC grid inside [from, to].",
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HistoryRequest"}}},
-            },
-            "responses": {
-                "202": {
-                    "description": "every event produced was acknowledged by the broker",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HistoryAccepted"}}},
-                },
-                **_COMMON_ERRORS,
-            },
-        }
-    },
-}
-
-SCHEMAS = {
-    "PricesRequest": {
-        "type": "object",
-        "required": ["coins"],
-        "additionalProperties": False,
-        "properties": {
-            "coins": {"type": "array", "minItems": 1, "maxItems": 250, "items": {"type": "string", "pattern": COIN_ID}},
-            "vs_currency": {"type": "string", "pattern": VS_CURRENCY, "default": "usd"},
-        },
-    },
-    "HistoryRequest": {
-        "type": "object",
-        "required": ["coin", "from"],
-        "additionalProperties": False,
-        "properties": {
-            "coin": {"type": "string", "pattern": COIN_ID},
-            "vs_currency": {"type": "string", "pattern": VS_CURRENCY, "default": "usd"},
-            "from": _INSTANT,
-            "to": {**_INSTANT, "description": "defaults to now; clipped to now"},
-            "interval": {"type": "string", "enum": list(INTERVALS), "default": "hourly"},
-        },
-    },
-    "PricesAccepted": {
-        "type": "object",
-        "required": ["requested", "produced", "topic"],
-        "properties": {
-            "requested": {"type": "object"},
-            "produced": {"type": "integer"},
-            "missing": {"type": "array", "items": {"type": "string"}},
-            "topic": {"type": "string"},
-        },
-    },
-    "HistoryAccepted": {
-        "type": "object",
-        "required": ["requested", "fetched", "produced", "topic"],
-        "properties": {
-            "requested": {"type": "object"},
-            "fetched": {
-                "type": "object",
-                "properties": {"from": {"type": "string"}, "to": {"type": "string"}, "calls": {"type": "integer"}},
-            },
-            "produced": {"type": "integer"},
-            "topic": {"type": "string"},
-        },
-    },
-}
+ACKED = "every event produced was acknowledged by the broker"
 
 
-def document() -> dict:
-    return openapi_document("coinstream ingest", PATHS, {"schemas": SCHEMAS})
+def document() -> dict[str, Any]:
+    from .app import HistoryRequest, PricesRequest  # app serves this document: imported when it is built
+
+    paths = {
+        "/v1/fetch/prices": {
+            "post": oa.operation(
+                "Fetch current prices now and publish them to coin.prices",
+                {"202": oa.response(ACKED, PricesAccepted), **ERRORS},
+                body=PricesRequest,
+            )
+        },
+        "/v1/fetch/history": {
+            "post": oa.operation(
+                "Fetch a coin's history and publish it to coin.prices",
+                {"202": oa.response(ACKED, HistoryAccepted), **ERRORS},
+                body=HistoryRequest,
+                description="The range is split into CoinGecko calls that return the asked granularity; "
+                "points are reported on the interval's UTC grid inside [from, to].",
+            )
+        },
+    }
+    return oa.document(
+        "coinstream ingest",
+        paths,
+        requests=[PricesRequest, HistoryRequest],
+        responses=[PricesAccepted, HistoryAccepted],
+    )

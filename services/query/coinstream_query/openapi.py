@@ -1,236 +1,153 @@
-"""The query service's OpenAPI document (served at /openapi.json)."""
+"""The query service's OpenAPI document (served at /openapi.json): its operations and answer models."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from coinstream_common.web import openapi_document
-from coinstream_contract.vocabulary import COIN_ID, INTERVALS, POINT_STATUSES, VS_CURRENCY
+from coinstream_common import openapi as oa
+from coinstream_contract.vocabulary import COIN_ID, INTERVAL_MS, VS_CURRENCY, Interval
+from coinstream_contract.vocabulary import PointStatus as Status
+from pydantic import BaseModel, Field
 
-from .params import MAX_COINS, MAX_HOLDINGS, MAX_STALENESS_S
+from .params import MAX_COINS, ValuationRequest
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_INSTANT = {"type": "string", "format": "date-time", "examples": ["2026-01-01T00:00:00Z"]}
-_NULL_INSTANT = {"type": ["string", "null"], "format": "date-time"}
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
-_INTERVAL = {"type": "string", "enum": list(INTERVALS)}
-_STATUS = {"type": "string", "enum": list(POINT_STATUSES)}
+Instant = Annotated[str, Field(json_schema_extra=oa.INSTANT_DOC)]
 
 
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
+class SeriesPoint(BaseModel):
+    ts: Instant = Field(description="Bucket start; the bucket covers [ts, ts + interval).")
+    price: float
+    market_cap: float | None
+    total_volume: float | None
+    observed_at: Instant = Field(description="Time of the bucket's last observation (the one shown).")
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+class Series(BaseModel):
+    coin: str
+    vs_currency: str
+    interval: Interval
+    from_: Instant = Field(alias="from")
+    to: Instant
+    points: list[SeriesPoint] = Field(
+        description="One point per bucket holding data, ascending; empty buckets are absent."
+    )
 
 
-def _errors() -> dict[str, Any]:
-    return {
-        "400": {"description": "invalid request (the error message says what is wrong)", **_json(_ERROR)},
-        "503": {
-            "description": "Trino unavailable or timed out (code trino_unavailable); retry after Retry-After seconds",
-            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-            **_json(_ERROR),
-        },
-    }
+class Range(BaseModel):
+    from_: Instant = Field(alias="from")
+    to: Instant
 
 
-def _query_param(name: str, schema: dict[str, Any], description: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+class CoinCoverage(BaseModel):
+    expected: int
+    present: int
+    missing: list[Range] = Field(
+        description="Merged runs of empty buckets: from the first one's start to the last one's end."
+    )
 
 
-_RANGE_PARAMS = [
-    _query_param("vs_currency", {"type": "string", "pattern": VS_CURRENCY, "default": "usd"}, "Quote currency."),
-    _query_param("from", _INSTANT, "Start of the range (ISO 8601, UTC).", required=True),
-    _query_param("to", _INSTANT, "End of the range (ISO 8601, UTC), after from.", required=True),
-    _query_param(
+class Coverage(BaseModel):
+    vs_currency: str
+    interval: Interval
+    from_: Instant = Field(alias="from")
+    to: Instant
+    coins: dict[str, CoinCoverage]
+    expected: int
+    present: int
+    fraction: float = Field(ge=0, le=1)
+
+
+class HoldingValue(BaseModel):
+    amount: float = Field(description="Held at this point (0 before acquisition: not counted).")
+    price: float | None
+    price_ts: Instant | None = Field(description="When the price used was observed.")
+    value: float | None
+    status: Status = Field(
+        description="observed: price_ts in (ts - interval, ts]; carried: older but within staleness; "
+        "missing: none within staleness."
+    )
+
+
+class ValuationPoint(BaseModel):
+    ts: Instant
+    value: float | None = Field(description="Null when a counted holding is missing.")
+    status: Status = Field(description="Worst status of the counted holdings.")
+    holdings: dict[str, HoldingValue]
+
+
+class MissingRun(BaseModel):
+    coin: str
+    from_: Instant = Field(alias="from")
+    to: Instant
+
+
+class ValuationCoverage(BaseModel):
+    expected: int = Field(description="Counted coin-points.")
+    present: int = Field(description="Counted coin-points with status observed.")
+    fraction: float
+    missing: list[MissingRun] = Field(
+        description="Runs of non-observed points per coin: [first ts - interval, last ts], "
+        "the span where observations would make them observed."
+    )
+
+
+class Valuation(BaseModel):
+    vs_currency: str
+    interval: Interval
+    from_: Instant = Field(alias="from")
+    to: Instant
+    staleness_s: int
+    points: list[ValuationPoint]
+    coverage: ValuationCoverage
+
+
+ERRORS = {
+    "400": oa.error("invalid request (the error message says what is wrong)"),
+    "503": oa.error(
+        "Trino unavailable or timed out (code trino_unavailable); retry after Retry-After seconds",
+        retry_after="seconds to wait",
+    ),
+}
+INSTANT = {"type": "string", **oa.INSTANT_DOC}
+RANGE_PARAMS = [
+    oa.param("vs_currency", "query", {"type": "string", "pattern": VS_CURRENCY, "default": "usd"}, "Quote currency."),
+    oa.param("from", "query", INSTANT, "Start of the range (ISO 8601, UTC).", required=True),
+    oa.param("to", "query", INSTANT, "End of the range (ISO 8601, UTC), after from.", required=True),
+    oa.param(
         "interval",
-        {**_INTERVAL, "default": "daily"},
+        "query",
+        {"type": "string", "enum": list(INTERVAL_MS), "default": "daily"},
         "Grid step; grid points are multiples of it since the epoch (UTC) within [from, to].",
     ),
 ]
 
-SCHEMAS: dict[str, Any] = {
-    "SeriesPoint": {
-        "type": "object",
-        "required": ["ts", "price", "market_cap", "total_volume", "observed_at"],
-        "properties": {
-            "ts": {**_INSTANT, "description": "Bucket start; the bucket covers [ts, ts + interval)."},
-            "price": {"type": "number"},
-            "market_cap": _NUMBER_OR_NULL,
-            "total_volume": _NUMBER_OR_NULL,
-            "observed_at": {**_INSTANT, "description": "Time of the bucket's last observation (the one shown)."},
-        },
-    },
-    "Series": {
-        "type": "object",
-        "required": ["coin", "vs_currency", "interval", "from", "to", "points"],
-        "properties": {
-            "coin": {"type": "string"},
-            "vs_currency": {"type": "string"},
-            "interval": _INTERVAL,
-            "from": _INSTANT,
-            "to": _INSTANT,
-            "points": {
-                "type": "array",
-                "items": _ref("SeriesPoint"),
-                "description": "One point per bucket holding data, ascending; empty buckets are absent.",
-            },
-        },
-    },
-    "Range": {"type": "object", "required": ["from", "to"], "properties": {"from": _INSTANT, "to": _INSTANT}},
-    "CoinCoverage": {
-        "type": "object",
-        "required": ["expected", "present", "missing"],
-        "properties": {
-            "expected": {"type": "integer"},
-            "present": {"type": "integer"},
-            "missing": {
-                "type": "array",
-                "items": _ref("Range"),
-                "description": "Merged runs of empty buckets: from the first one's start to the last one's end.",
-            },
-        },
-    },
-    "Coverage": {
-        "type": "object",
-        "required": ["vs_currency", "interval", "from", "to", "coins", "expected", "present", "fraction"],
-        "properties": {
-            "vs_currency": {"type": "string"},
-            "interval": _INTERVAL,
-            "from": _INSTANT,
-            "to": _INSTANT,
-            "coins": {"type": "object", "additionalProperties": _ref("CoinCoverage")},
-            "expected": {"type": "integer"},
-            "present": {"type": "integer"},
-            "fraction": {"type": "number", "minimum": 0, "maximum": 1},
-        },
-    },
-    "HoldingIn": {
-        "type": "object",
-        "required": ["coin", "amount"],
-        "properties": {
-            "coin": {"type": "string", "pattern": COIN_ID},
-            "amount": {"type": "number", "exclusiveMinimum": 0},
-            "acquired_at": {**_NULL_INSTANT, "description": "Counted from this instant on; always when null."},
-        },
-    },
-    "ValuationRequest": {
-        "type": "object",
-        "required": ["holdings", "from", "to"],
-        "additionalProperties": False,
-        "properties": {
-            "holdings": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": MAX_HOLDINGS,
-                "items": _ref("HoldingIn"),
-                "description": "Lots; several lots of one coin are summed (each from its acquired_at).",
-            },
-            "vs_currency": {"type": "string", "pattern": VS_CURRENCY, "default": "usd"},
-            "from": _INSTANT,
-            "to": _INSTANT,
-            "interval": {**_INTERVAL, "default": "daily"},
-            "staleness_s": {
-                "type": ["integer", "null"],
-                "minimum": 0,
-                "maximum": MAX_STALENESS_S,
-                "description": "Carry a price forward at most this long; default: the service "
-                "setting, or two intervals.",
-            },
-        },
-    },
-    "HoldingValue": {
-        "type": "object",
-        "required": ["amount", "price", "price_ts", "value", "status"],
-        "properties": {
-            "amount": {"type": "number", "description": "Held at this point (0 before acquisition: not counted)."},
-            "price": _NUMBER_OR_NULL,
-            "price_ts": {**_NULL_INSTANT, "description": "When the price used was observed."},
-            "value": _NUMBER_OR_NULL,
-            "status": {
-                **_STATUS,
-                "description": "observed: price_ts in (ts - interval, ts]; carried: older but "
-                "within staleness; missing: none within staleness.",
-            },
-        },
-    },
-    "ValuationPoint": {
-        "type": "object",
-        "required": ["ts", "value", "status", "holdings"],
-        "properties": {
-            "ts": _INSTANT,
-            "value": {**_NUMBER_OR_NULL, "description": "Null when a counted holding is missing."},
-            "status": {**_STATUS, "description": "Worst status of the counted holdings."},
-            "holdings": {"type": "object", "additionalProperties": _ref("HoldingValue")},
-        },
-    },
-    "Valuation": {
-        "type": "object",
-        "required": ["vs_currency", "interval", "from", "to", "staleness_s", "points", "coverage"],
-        "properties": {
-            "vs_currency": {"type": "string"},
-            "interval": _INTERVAL,
-            "from": _INSTANT,
-            "to": _INSTANT,
-            "staleness_s": {"type": "integer"},
-            "points": {"type": "array", "items": _ref("ValuationPoint")},
-            "coverage": {
-                "type": "object",
-                "required": ["expected", "present", "fraction", "missing"],
-                "properties": {
-                    "expected": {"type": "integer", "description": "Counted coin-points."},
-                    "present": {"type": "integer", "description": "Counted coin-points with status observed."},
-                    "fraction": {"type": "number"},
-                    "missing": {
-                        "type": "array",
-                        "description": "Runs of non-observed points per coin: [first ts - interval, last ts], "
-                        "the span where observations would make them observed.",
-                        "items": {
-                            "type": "object",
-                            "required": ["coin", "from", "to"],
-                            "properties": {"coin": {"type": "string"}, "from": _INSTANT, "to": _INSTANT},
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-
 PATHS: dict[str, Any] = {
     "/v1/prices/{coin}": {
-        "get": {
-            "summary": "Price series: the last observation in each bucket",
-            "parameters": [
-                {"name": "coin", "in": "path", "required": True, "schema": {"type": "string", "pattern": COIN_ID}},
-                *_RANGE_PARAMS,
-            ],
-            "responses": {"200": {"description": "series", **_json(_ref("Series"))}, **_errors()},
-        }
+        "get": oa.operation(
+            "Price series: the last observation in each bucket",
+            {"200": oa.response("series", Series), **ERRORS},
+            parameters=[oa.param("coin", "path", {"type": "string", "pattern": COIN_ID}), *RANGE_PARAMS],
+        )
     },
     "/v1/coverage": {
-        "get": {
-            "summary": "Which buckets of the range hold data, per coin",
-            "parameters": [
-                _query_param(
-                    "coins", {"type": "string"}, f"Comma-separated coin ids (at most {MAX_COINS}).", required=True
-                ),
-                *_RANGE_PARAMS,
+        "get": oa.operation(
+            "Which buckets of the range hold data, per coin",
+            {"200": oa.response("coverage", Coverage), **ERRORS},
+            parameters=[
+                oa.param("coins", "query", None, f"Comma-separated coin ids (at most {MAX_COINS}).", required=True),
+                *RANGE_PARAMS,
             ],
-            "responses": {"200": {"description": "coverage", **_json(_ref("Coverage"))}, **_errors()},
-        }
+        )
     },
     "/v1/valuation": {
-        "post": {
-            "summary": "A portfolio's value at each grid point, computed in one Trino query",
-            "requestBody": {"required": True, **_json(_ref("ValuationRequest"))},
-            "responses": {"200": {"description": "valuation", **_json(_ref("Valuation"))}, **_errors()},
-        }
+        "post": oa.operation(
+            "A portfolio's value at each grid point, computed in one Trino query",
+            {"200": oa.response("valuation", Valuation), **ERRORS},
+            body=ValuationRequest,
+        )
     },
 }
 
 
 def document() -> dict[str, Any]:
-    return openapi_document("coinstream query", PATHS, {"schemas": SCHEMAS})
+    return oa.document("coinstream query", PATHS, requests=[ValuationRequest], responses=[Series, Coverage, Valuation])

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from coinstream_common.openapi import INSTANT_DOC, doc
 from coinstream_common.timeutil import grid, parse_instant
 from coinstream_common.web import ApiError, parse
 from coinstream_contract.vocabulary import COIN_ID, INTERVAL_MS, MAX_AMOUNT, MAX_INSTANT_MS, VS_CURRENCY
@@ -118,26 +119,43 @@ def _grid_size(from_ms: int, to_ms: int, step: int) -> int:
 
 
 class HoldingIn(BaseModel):
+    """One lot; the coin id's pattern and the instant are checked by hand (``coin``, ``instant``)."""
+
     model_config = ConfigDict(extra="ignore")  # e.g. acquired_price, which valuation does not need
 
-    coin: str
+    coin: str = doc(pattern=COIN_ID)
     amount: float = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
-    acquired_at: str | int | None = None
+    acquired_at: str | int | None = Field(
+        None, json_schema_extra={**INSTANT_DOC, "description": "Counted from this instant on; always when null."}
+    )
 
 
-class ValuationIn(BaseModel):
+class ValuationRequest(BaseModel):
+    """The body of POST /v1/valuation; currency, range and interval are checked by hand (``window``)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    holdings: list[HoldingIn] = Field(min_length=1)
-    vs_currency: str = "usd"
-    from_: str | int = Field(alias="from")
-    to: str | int
-    interval: str = "daily"
-    staleness_s: int | None = Field(None, ge=0, le=MAX_STALENESS_S)
+    holdings: list[HoldingIn] = Field(
+        min_length=1,
+        json_schema_extra={
+            "maxItems": MAX_HOLDINGS,
+            "description": "Lots; several lots of one coin are summed (each from its acquired_at).",
+        },
+    )
+    vs_currency: str = Field("usd", json_schema_extra={"pattern": VS_CURRENCY})
+    from_: str | int = Field(alias="from", json_schema_extra=INSTANT_DOC)
+    to: str | int = Field(json_schema_extra=INSTANT_DOC)
+    interval: str = Field("daily", json_schema_extra={"enum": list(INTERVAL_MS)})
+    staleness_s: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_STALENESS_S,
+        description="Carry a price forward at most this long; default: the service setting, or two intervals.",
+    )
 
 
 @dataclass(frozen=True)
-class ValuationRequest:
+class ValidValuation:
     window: Window
     vs_currency: str
     holdings: list[Holding]
@@ -153,11 +171,11 @@ def staleness_ms(requested_s: int | None, default_s: int, step_ms: int) -> int:
 
 def valuation_request(
     data: dict[str, Any], max_points: int, max_cells: int, default_staleness_s: int
-) -> ValuationRequest:
+) -> ValidValuation:
     holdings_raw = data.get("holdings")
     if isinstance(holdings_raw, list) and len(holdings_raw) > MAX_HOLDINGS:
         raise ApiError(400, "too_many_holdings", f"at most {MAX_HOLDINGS} holdings, got {len(holdings_raw)}")
-    body: ValuationIn = parse(ValuationIn, data)  # type: ignore[assignment]
+    body: ValuationRequest = parse(ValuationRequest, data)  # type: ignore[assignment]
     vs = currency(body.vs_currency)
     win = window(body.from_, body.to, body.interval, max_points)
     holdings = [
@@ -177,4 +195,4 @@ def valuation_request(
             "shorten the range, widen the interval or split the portfolio",
             max_points=max_cells,
         )
-    return ValuationRequest(win, vs, holdings, staleness_ms(body.staleness_s, default_staleness_s, win.step_ms))
+    return ValidValuation(win, vs, holdings, staleness_ms(body.staleness_s, default_staleness_s, win.step_ms))

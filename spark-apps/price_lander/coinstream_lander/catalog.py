@@ -10,8 +10,8 @@ it, which ``system.sync_partition_metadata(..., 'ADD')`` does.
 from __future__ import annotations
 
 import logging
-import time
 
+import tenacity
 import trino
 from coinstream_common.settings import TrinoSettings
 from coinstream_contract.tables import trino_create_price_table, trino_create_schema
@@ -23,6 +23,16 @@ log = logging.getLogger(__name__)
 
 def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+class _StopWhen(tenacity.stop.stop_base):
+    """Stop retrying once ``asked()`` is true."""
+
+    def __init__(self, asked) -> None:
+        self.asked = asked
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return bool(self.asked())
 
 
 class TrinoCatalog:
@@ -66,17 +76,22 @@ class TrinoCatalog:
 
         False when ``stop()`` turned true first; raises the last error after ``timeout_s``.
         """
-        deadline = time.monotonic() + timeout_s
-        delay = 1.0
-        while True:
-            try:
-                self.ensure_table()
-                return True
-            except Exception as exc:
-                if stop():
-                    return False
-                if time.monotonic() > deadline:
-                    raise
-                log.warning("Trino not ready (%s); retrying in %.0fs", str(exc).splitlines()[0][:200], delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 15.0)
+
+        def log_wait(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            why = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            log.warning("Trino not ready (%s); retrying in %.0fs", why, state.upcoming_sleep)
+
+        retrying = tenacity.Retrying(
+            wait=tenacity.wait_exponential(multiplier=1.0, max=15.0),  # 1, 2, 4 ... 15 s
+            stop=tenacity.stop_after_delay(timeout_s) | _StopWhen(stop),
+            before_sleep=log_wait,
+            reraise=True,
+        )
+        try:
+            retrying(self.ensure_table)
+        except Exception:
+            if stop():
+                return False
+            raise
+        return True

@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 
+import tenacity
 from coinstream_common import logs
 from prometheus_client import start_http_server
 
@@ -27,6 +28,7 @@ from .session import build_session
 log = logging.getLogger("coinstream_lander")
 
 STOP_GRACE_S = 45.0
+RESTART_MIN_S, RESTART_MAX_S = 2.0, 60.0
 TRINO_WAIT_S = 900.0
 
 
@@ -40,10 +42,28 @@ def is_kafka_metrics_npe(message: str) -> bool:
     return "IterableOps.map" in message and '"scala.Option.get()" is null' in message
 
 
+class _RunFailed(Exception):
+    """A run of the query that ended in ``failure``; ``landed``: it landed a batch first."""
+
+    def __init__(self, what: str, failure: BaseException | None, landed: bool) -> None:
+        super().__init__(what)
+        self.what = what
+        self.failure = failure
+        self.landed = landed
+
+
+def _run_failure(state: tenacity.RetryCallState) -> _RunFailed:
+    assert state.outcome is not None
+    exc = state.outcome.exception()
+    assert isinstance(exc, _RunFailed)
+    return exc
+
+
 class Runner:
     def __init__(self, settings: JobSettings) -> None:
         self.settings = settings
         self.stopping = threading.Event()
+        self._next_compaction = 0.0
 
     def request_stop(self, signum=None, frame=None) -> None:
         if not self.stopping.is_set():
@@ -94,52 +114,75 @@ class Runner:
         return 0
 
     def _loop(self, spark, lander: BatchLander, compactor: Compactor) -> None:
+        """Run the query, restarting it after each failure until stop is requested.
+
+        tenacity spaces the restarts: 2 s after the first failure, doubling to 60 s.
+        A run that landed a batch before it failed ends the streak (the doubling
+        starts again from 2 s); the known Kafka progress bug restarts at once.
+        """
         progress = ProgressMetrics()
         spark.streams.addListener(ProgressListener(progress))
-        backoff = 2.0
+        self._next_compaction = time.monotonic() + self.settings.lander.compact_interval_s
+        while not self.stopping.is_set():
+            restarts = tenacity.Retrying(
+                retry=tenacity.retry_if_exception(lambda exc: isinstance(exc, _RunFailed) and not exc.landed),
+                wait=tenacity.wait_exponential(multiplier=RESTART_MIN_S, max=RESTART_MAX_S),
+                stop=tenacity.stop_when_event_set(self.stopping),
+                sleep=self._nap,
+                before_sleep=lambda state: self._count_failure(_run_failure(state), state.upcoming_sleep),
+                retry_error_callback=lambda state: None,  # stop requested while failing
+            )
+            try:
+                restarts(self._run, spark, lander, compactor, progress)
+            except _RunFailed as exc:  # it landed before it failed: a new streak
+                self._count_failure(exc, RESTART_MIN_S)
+                self.stopping.wait(RESTART_MIN_S)
+
+    def _run(self, spark, lander: BatchLander, compactor: Compactor, progress: ProgressMetrics) -> None:
+        """One run of the query: returns when stopped (or to restart at once), raises ``_RunFailed``."""
+        if self.stopping.is_set():
+            return
         interval = self.settings.lander.compact_interval_s
-        next_compaction = time.monotonic() + interval
+        try:
+            query = start_query(spark, self.settings, lander)
+        except Exception as exc:  # the checkpoint is unreadable while HDFS is down: wait, never exit
+            raise _RunFailed("query could not start; retrying", exc, landed=False) from exc
+        lander.query_started(str(query.id))
+        metrics.LANDER_QUERY_ACTIVE.set(1)
+        log.info("query %s started (run %s)", query.id, query.runId)
+        failure: BaseException | None = None
         while not self.stopping.is_set():
             try:
-                query = start_query(spark, self.settings, lander)
-            except Exception as exc:  # the checkpoint is unreadable while HDFS is down: wait, never exit
-                backoff = self._back_off(backoff, "query could not start; retrying", exc)
-                continue
-            lander.query_started(str(query.id))
-            metrics.LANDER_QUERY_ACTIVE.set(1)
-            log.info("query %s started (run %s)", query.id, query.runId)
-            failure = None
-            while not self.stopping.is_set():
-                try:
-                    if query.awaitTermination(1.0):
-                        failure = query.exception()
-                        break
-                except Exception as exc:  # StreamingQueryException: the query died
-                    failure = exc
+                if query.awaitTermination(1.0):
+                    failure = query.exception()
                     break
-                if lander.run_last_batch is not None:
-                    backoff = 2.0  # this run lands again
-                if interval and time.monotonic() >= next_compaction:
-                    if self._compact(lander, compactor, progress):
-                        next_compaction = time.monotonic() + interval
-            metrics.LANDER_QUERY_ACTIVE.set(0)
-            if self.stopping.is_set():
-                self._stop_gracefully(query, lander)
-                return
-            if failure and is_kafka_metrics_npe(first_line(failure)) and lander.run_last_batch is not None:
-                log.warning(
-                    "Kafka source progress bug after a re-run batch (SPARK-55271, fixed after 4.1.1): "
-                    "the batch is committed; restarting the query"
-                )
-                continue
-            backoff = self._back_off(backoff, "query failed; restarting from the checkpoint", failure)
+            except Exception as exc:  # noqa: BLE001 - StreamingQueryException: the query died
+                failure = exc
+                break
+            due = interval and time.monotonic() >= self._next_compaction
+            if due and self._compact(lander, compactor, progress):
+                self._next_compaction = time.monotonic() + interval
+        metrics.LANDER_QUERY_ACTIVE.set(0)
+        if self.stopping.is_set():
+            self._stop_gracefully(query, lander)
+            return
+        landed = lander.run_last_batch is not None
+        if failure and is_kafka_metrics_npe(first_line(failure)) and landed:
+            log.warning(
+                "Kafka source progress bug after a re-run batch (SPARK-55271, fixed after 4.1.1): "
+                "the batch is committed; restarting the query"
+            )
+            return
+        raise _RunFailed("query failed; restarting from the checkpoint", failure, landed=landed)
 
-    def _back_off(self, backoff: float, what: str, failure: BaseException | None) -> float:
-        """Count and log a failed run, wait ``backoff`` (or until stopped), return the next, doubled to 60 s."""
+    def _nap(self, seconds: float) -> None:
+        """Wait ``seconds`` between restarts, or less if stop is requested."""
+        self.stopping.wait(seconds)
+
+    def _count_failure(self, failed: _RunFailed, wait_s: float) -> None:
+        """Count and log a failed run that is restarted in ``wait_s``."""
         metrics.LANDER_BATCHES.labels("failed").inc()
-        log.error("%s in %.0fs: %s", what, backoff, first_line(failure) if failure else "unknown")
-        self.stopping.wait(backoff)
-        return min(backoff * 2, 60.0)
+        log.error("%s in %.0fs: %s", failed.what, wait_s, first_line(failed.failure) if failed.failure else "unknown")
 
     def _compact(self, lander: BatchLander, compactor: Compactor, progress: ProgressMetrics) -> bool:
         """Compact finished days between two batches; False when not possible right now.

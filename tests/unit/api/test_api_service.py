@@ -248,6 +248,32 @@ def test_openapi_document_describes_the_routes(harness):
     assert set(doc["paths"]["/v1/portfolios"]["post"]["responses"]) >= {"201", "202", "400", "401", "429", "503"}
 
 
+def test_answers_match_the_documented_schemas(harness):
+    import jsonschema
+
+    h = harness
+    doc = h.client.get("/openapi.json").get_json()
+
+    def errors(path, method, status, body):
+        schema = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+        validator = jsonschema.Draft202012Validator({**schema, "components": doc["components"]})
+        return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(body)]
+
+    h.land_days("bitcoin", [100, 110, 120, 130, 140])
+    h.land_days("ethereum", [10, 10])  # partly missing: a pending portfolio with missing ranges
+    body = h.body(coins=(("bitcoin", 1.0), ("ethereum", 2.0)))
+    body["holdings"][0]["acquired_at"] = "2025-01-02T00:00:00Z"
+    created = h.post(body)
+    assert created.status_code == 202 and created.get_json()["completeness"]["missing"]
+    assert errors("/v1/portfolios", "post", 202, created.get_json()) == []
+    read = h.get(f"/v1/portfolios/{created.get_json()['id']}")
+    assert read.status_code == 200
+    assert errors("/v1/portfolios/{id}", "get", 200, read.get_json()) == []
+    assert errors("/v1/portfolios/{id}", "get", 200, {**read.get_json(), "stale": "no"})  # the schema bites
+    refused = h.post({**body, "holdings": []})
+    assert refused.status_code == 400 and errors("/v1/portfolios", "post", 400, refused.get_json()) == []
+
+
 # --- streams ------------------------------------------------------------------
 
 

@@ -16,7 +16,6 @@ from coinstream_ingest.coingecko import (
     CoinGeckoUnavailable,
     TokenBucket,
     UnknownCoin,
-    backoff_s,
     retry_after_s,
 )
 
@@ -218,13 +217,23 @@ def test_token_bucket_is_shared_fairly_by_threads():
     assert time.monotonic() - started >= 1.0  # 12 calls at 10/s with a burst of 1: at least 1.1 s minus slack
 
 
-def test_backoff_is_full_jitter_and_capped():
-    import random
-
-    rng = random.Random(3)
-    samples = [backoff_s(5, 0.5, 4.0, rng) for _ in range(500)]
-    assert all(0 <= s <= 4.0 for s in samples) and max(samples) > 3.0 and min(samples) < 1.0
-    assert all(0 <= backoff_s(1, 0.5, 4.0, rng) <= 0.5 for _ in range(100))
+def test_backoff_is_full_jitter_and_capped(stub):
+    stub.script = [("json", 502, {"error": "bad gateway"})]
+    sleeps: list[float] = []
+    settings = CoinGeckoSettings(
+        base_url=stub.url, max_attempts=8, backoff_base_s=0.5, backoff_max_s=4.0, timeout_s=1.0
+    )
+    client = CoinGeckoClient(settings, bucket=TokenBucket(60_000, capacity=100), sleep=sleeps.append)
+    for _ in range(30):
+        with pytest.raises(CoinGeckoUnavailable):
+            client.coins_list()
+    assert len(sleeps) == 30 * 7
+    calls = [sleeps[i : i + 7] for i in range(0, len(sleeps), 7)]
+    for waits in calls:  # retry n waits uniform(0, min(max, base * 2**(n-1)))
+        assert all(0 <= w <= min(4.0, 0.5 * 2**n) for n, w in enumerate(waits))
+    first, capped = [w[0] for w in calls], [x for w in calls for x in w[3:]]
+    assert max(first) <= 0.5 and len(set(first)) > 20  # jittered, not a fixed delay
+    assert max(capped) > 3.0 and min(capped) < 1.0  # the full window [0, cap], never above it
 
 
 def test_retry_after_parses_seconds_and_dates():
