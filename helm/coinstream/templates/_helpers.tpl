@@ -111,7 +111,7 @@ the k8s-tests check every variable a container gets against known_env_vars(). */
 
 {{- define "coinstream.settingGroups" -}}
 api: [service, kafka, topic, api, coingecko]
-ingest: [service, kafka, topic, coingecko, ingest, trino]
+ingest: [service, kafka, topic, coingecko, ingest]
 query: [service, trino, query]
 coingecko-sim: [service]
 price-lander: [kafka, topic, trino, storage, lander]
@@ -164,6 +164,7 @@ COINSTREAM_API_QUERY_URL: {{ printf "http://%s-query:8000" (include "coinstream.
 {{- end }}
 
 {{- define "coinstream.settings.ingest" -}}
+COINSTREAM_INGEST_QUERY_URL: {{ printf "http://%s-query:8000" (include "coinstream.fullname" .root) | quote }}
 {{- end }}
 
 {{- define "coinstream.settings.query" -}}

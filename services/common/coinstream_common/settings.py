@@ -50,7 +50,7 @@ class TopicSettings(_Group):
 
 
 class TrinoSettings(_Group):
-    """Where the query service (and tests) reach Trino."""
+    """Where the query service, the lander (and tests) reach Trino."""
 
     model_config = SettingsConfigDict(env_prefix=PREFIX + "TRINO_", extra="ignore", frozen=True)
 
@@ -112,7 +112,11 @@ class IngestSettings(_Group):
         4, ge=1, le=32, description="History chunks fetched at once (within the rate limit)."
     )
     backfill_check_landed: bool = Field(
-        True, description="Ask Trino which days already landed before a backfill (best effort, 5s at most)."
+        True,
+        description="Ask the query service which days already landed before a backfill (best effort, 5s at most).",
+    )
+    query_url: str = Field(
+        "http://127.0.0.1:8002", description="Base URL of the query service (which days already landed)."
     )
 
 
@@ -126,6 +130,9 @@ class QuerySettings(_Group):
     max_valuation_cells: int = Field(250000, ge=1, description="Most coin x point prices one valuation may compute.")
     query_timeout_s: float = Field(
         20.0, gt=0, description="Longest a Trino query may run (query_max_run_time) before the answer is 503."
+    )
+    landed_timeout_s: float = Field(
+        4.0, gt=0, description="Longest the landed-days lookup (ingest's, before a backfill) may take before a 503."
     )
 
 
@@ -207,7 +214,7 @@ GROUPS: tuple[type[_Group], ...] = (
 
 _COMMON = (ServiceSettings, KafkaSettings, TopicSettings)
 SERVICE_SETTINGS: dict[str, tuple[type[_Group], ...]] = {
-    "ingest": _COMMON + (CoinGeckoSettings, IngestSettings, TrinoSettings),
+    "ingest": _COMMON + (CoinGeckoSettings, IngestSettings),
     "query": (ServiceSettings, TrinoSettings, QuerySettings),
     "api": _COMMON + (ApiSettings, CoinGeckoSettings),
     "coingecko-sim": (ServiceSettings,),

@@ -25,7 +25,6 @@ from coinstream_common.settings import (
     KafkaSettings,
     ServiceSettings,
     TopicSettings,
-    TrinoSettings,
     load,
 )
 from coinstream_common.timeutil import parse_instant, to_iso
@@ -42,7 +41,7 @@ from .coingecko import (
     CoinGeckoUnavailable,
     UnknownCoin,
 )
-from .coverage import TrinoCoverage
+from .coverage import QueryServiceCoverage
 from .ingestor import Ingestor
 from .poller import Poller, split_list
 
@@ -224,7 +223,7 @@ def start_workers(ingestor: Ingestor, ingest: IngestSettings, kafka: KafkaSettin
                 )
             )
         if ingest.backfill_enabled:
-            landed = TrinoCoverage(load(TrinoSettings)) if ingest.backfill_check_landed else None
+            landed = QueryServiceCoverage(ingest.query_url) if ingest.backfill_check_landed else None
             _workers.append(
                 BackfillWorker(ingestor, kafka, topics.backfill_requests, ingest.backfill_group_id, landed=landed)
             )

@@ -8,7 +8,7 @@ from coinstream_common.events import COIN_ID, VS_CURRENCY
 from coinstream_common.timeutil import INTERVAL_MS
 from coinstream_common.web import openapi_document
 
-from .params import MAX_COINS, MAX_HOLDINGS, MAX_STALENESS_S
+from .params import MAX_COINS, MAX_HOLDINGS, MAX_LANDED_DAYS, MAX_STALENESS_S
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _INSTANT = {"type": "string", "format": "date-time", "examples": ["2026-01-01T00:00:00Z"]}
@@ -106,6 +106,24 @@ SCHEMAS: dict[str, Any] = {
             "expected": {"type": "integer"},
             "present": {"type": "integer"},
             "fraction": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    },
+    "LandedDays": {
+        "type": "object",
+        "required": ["coin", "vs_currency", "interval", "from", "to", "days"],
+        "properties": {
+            "coin": {"type": "string"},
+            "vs_currency": {"type": "string"},
+            "interval": _INTERVAL,
+            "from": _INSTANT,
+            "to": _INSTANT,
+            "days": {
+                "type": "array",
+                "items": _ref("Range"),
+                "description": "Merged runs of complete UTC days, clipped to [from, to] (inclusive, to the "
+                "millisecond): a day is complete when every grid bucket of the interval inside the range "
+                "holds an observation.",
+            },
         },
     },
     "HoldingIn": {
@@ -221,6 +239,33 @@ PATHS: dict[str, Any] = {
                 *_RANGE_PARAMS,
             ],
             "responses": {"200": {"description": "coverage", **_json(_ref("Coverage"))}, **_errors()},
+        }
+    },
+    "/v1/landed/{coin}": {
+        "get": {
+            "summary": "The UTC days of a range that already landed completely (ingest asks before a backfill)",
+            "description": "Bounded in time by the landed_timeout_s setting: a slow or absent Trino answers 503 "
+            "quickly, and the caller fetches the whole range instead.",
+            "parameters": [
+                {"name": "coin", "in": "path", "required": True, "schema": {"type": "string", "pattern": COIN_ID}},
+                _query_param(
+                    "vs_currency", {"type": "string", "pattern": VS_CURRENCY, "default": "usd"}, "Quote currency."
+                ),
+                _query_param("from", _INSTANT, "Start of the range (ISO 8601, UTC).", required=True),
+                _query_param(
+                    "to",
+                    _INSTANT,
+                    f"End of the range (ISO 8601, UTC), not before from, at most {MAX_LANDED_DAYS} days on.",
+                    required=True,
+                ),
+                _query_param("interval", {**_INTERVAL, "default": "hourly"}, "Grid whose buckets must all hold data."),
+                _query_param(
+                    "source",
+                    {"type": "string", "pattern": "^[a-z0-9_.-]{1,32}$"},
+                    "Count only observations of this source (default: any).",
+                ),
+            ],
+            "responses": {"200": {"description": "landed days", **_json(_ref("LandedDays"))}, **_errors()},
         }
     },
     "/v1/valuation": {
