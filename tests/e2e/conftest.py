@@ -21,6 +21,7 @@ import requests
 import trino
 from coingecko_sim.catalog import CATALOG_IDS, COINS, list_coin
 from coingecko_sim.prices import price_at
+from coinstream_api.coins import MISS_ASK_S
 from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
 from coinstream_common.timeutil import INTERVAL_MS, parse_instant, to_iso
 
@@ -125,8 +126,8 @@ def seeded_values(body: dict) -> tuple[list[int], list[float]]:
 
 class FreshCoins:
     """Coins listed in the simulator by this test session: nothing can have landed for them, however
-    much the stack served before. Listed in one go (the api reloads its coin list for an unknown id
-    at most once a minute), and in this process's catalog too, for the seeded prices."""
+    much the stack served before. Listed in one go (ingest reloads the coin list the api reads for an
+    unknown id at most once a minute), and in this process's catalog too, for the seeded prices."""
 
     POOL = 16 * COINS_PER_PORTFOLIO
 
@@ -171,7 +172,8 @@ class FreshCoins:
 
 def post_portfolio(api_url: str, body: dict) -> requests.Response:
     """POST as a user would; a coin listed moments ago may take the api's next coin-list reload."""
-    deadline = time.monotonic() + COIN_LIST_MISS_RELOAD_S + 15
+    # The api asks ingest on a miss at most every MISS_ASK_S, ingest CoinGecko at most once a minute.
+    deadline = time.monotonic() + COIN_LIST_MISS_RELOAD_S + MISS_ASK_S + 15
     while True:
         started = time.monotonic()
         created = requests.post(f"{api_url}/v1/portfolios", json=body, headers=KEY, timeout=30)

@@ -110,7 +110,7 @@ The groups each component reads mirror coinstream_common.settings.SERVICE_SETTIN
 the k8s-tests check every variable a container gets against known_env_vars(). */}}
 
 {{- define "coinstream.settingGroups" -}}
-api: [service, kafka, topic, api, coingecko]
+api: [service, kafka, topic, api]
 ingest: [service, kafka, topic, coingecko, ingest]
 query: [service, trino, query]
 coingecko-sim: [service]
@@ -161,6 +161,7 @@ COINSTREAM_COINGECKO_RATE_LIMIT_PER_MINUTE: {{ .root.Values.settings.coingecko.r
 
 {{- define "coinstream.settings.api" -}}
 COINSTREAM_API_QUERY_URL: {{ printf "http://%s-query:8000" (include "coinstream.fullname" .root) | quote }}
+COINSTREAM_API_INGEST_URL: {{ printf "http://%s-ingest:8000" (include "coinstream.fullname" .root) | quote }}
 {{- end }}
 
 {{- define "coinstream.settings.ingest" -}}

@@ -12,7 +12,6 @@ from coinstream_common import logs
 from coinstream_common.kafka import EventProducer, broker_metadata
 from coinstream_common.settings import (
     ApiSettings,
-    CoinGeckoSettings,
     KafkaSettings,
     ServiceSettings,
     TopicSettings,
@@ -52,7 +51,7 @@ def create_app(*, start: bool = True, **deps) -> Flask:
     watcher = deps.pop("watcher", None) or LandedWatcher(kafka, topics.prices_landed, settings.group_id)
     producer = deps.pop("producer", None) or EventProducer(kafka, "api")
     query = deps.pop("query", None) or QueryClient(settings.query_url, settings.query_timeout_s)
-    coins = deps.pop("coins", None) or KnownCoins(load(CoinGeckoSettings))
+    coins = deps.pop("coins", None) or KnownCoins(settings.ingest_url)
     service = PortfolioService(settings, topics, store, watcher, producer, query, coins, **deps)
 
     def kafka_ready() -> tuple[bool, str]:

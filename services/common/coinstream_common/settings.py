@@ -74,13 +74,14 @@ class StorageSettings(_Group):
     )
 
 
-# A coin id missing from a cached CoinGecko coin list reloads the list, at most this often: a coin
-# listed since is found within a minute, and unknown ids cannot cost more than a call a minute.
+# A coin id missing from ingest's cached CoinGecko coin list reloads it, at most this often (whether
+# the api or a fetch asks): a coin listed since is found within about a minute, and unknown ids
+# cannot cost more than a CoinGecko call a minute.
 COIN_LIST_MISS_RELOAD_S = 60.0
 
 
 class CoinGeckoSettings(_Group):
-    """The CoinGecko API as ingest sees it (the real API by default)."""
+    """The CoinGecko API as ingest, its only client, sees it (the real API by default)."""
 
     model_config = SettingsConfigDict(env_prefix=PREFIX + "COINGECKO_", extra="ignore", frozen=True)
 
@@ -142,6 +143,9 @@ class ApiSettings(_Group):
     model_config = SettingsConfigDict(env_prefix=PREFIX + "API_", extra="ignore", frozen=True)
 
     query_url: str = Field("http://127.0.0.1:8002", description="Base URL of the query service.")
+    ingest_url: str = Field(
+        "http://127.0.0.1:8001", description="Base URL of the ingest service (the coin list, from CoinGecko)."
+    )
     api_keys: str = Field("dev-key", description="Accepted API keys (secret), comma separated.")
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per minute allowed per API key.")
     max_holdings: int = Field(50, ge=1, description="Most holdings in one portfolio.")
@@ -216,7 +220,7 @@ _COMMON = (ServiceSettings, KafkaSettings, TopicSettings)
 SERVICE_SETTINGS: dict[str, tuple[type[_Group], ...]] = {
     "ingest": _COMMON + (CoinGeckoSettings, IngestSettings),
     "query": (ServiceSettings, TrinoSettings, QuerySettings),
-    "api": _COMMON + (ApiSettings, CoinGeckoSettings),
+    "api": _COMMON + (ApiSettings,),
     "coingecko-sim": (ServiceSettings,),
     "price-lander": (KafkaSettings, TopicSettings, TrinoSettings, StorageSettings, LanderSettings),
 }

@@ -29,6 +29,35 @@ _COMMON_ERRORS = {
 }
 
 PATHS = {
+    "/v1/coins": {
+        "get": {
+            "summary": "Every coin CoinGecko lists (ingest's cached copy; what the api accepts in portfolios)",
+            "description": "Loaded through ingest's CoinGecko client and its shared token bucket, cached for an hour. "
+            "Ids named in reload_missing that the cached list lacks (a coin listed since) reload it at once, "
+            "unless a load was tried within the last minute. The ETag names the list's version: with "
+            "If-None-Match of the current one the answer is 304 without a body.",
+            "parameters": [
+                {
+                    "name": "reload_missing",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "Comma-separated coin ids (at most 250) a caller did not find in its copy.",
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "the coin list, sorted by id",
+                    "headers": {"ETag": {"schema": {"type": "string"}, "description": "version of the list"}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CoinList"}}},
+                },
+                "304": {"description": "the list is the one named by If-None-Match"},
+                "400": _error("reload_missing names a malformed id or too many"),
+                "502": _error("CoinGecko unreachable, refused our key, or kept failing after retries", retry=True),
+                "503": _error("CoinGecko rate limit exhausted", retry=True),
+            },
+        }
+    },
     "/v1/fetch/prices": {
         "post": {
             "summary": "Fetch current prices now and publish them to coin.prices",
@@ -66,6 +95,21 @@ PATHS = {
 }
 
 SCHEMAS = {
+    "CoinList": {
+        "type": "object",
+        "required": ["coins", "count"],
+        "properties": {
+            "coins": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "symbol", "name"],
+                    "properties": {"id": {"type": "string"}, "symbol": {"type": "string"}, "name": {"type": "string"}},
+                },
+            },
+            "count": {"type": "integer", "minimum": 1},
+        },
+    },
     "PricesRequest": {
         "type": "object",
         "required": ["coins"],
