@@ -118,7 +118,7 @@ def bench_get_rps(seconds: float, clients: int, threads: int) -> dict:
         "COINSTREAM_TOPIC_PRICES_LANDED": topics.prices_landed,
         "COINSTREAM_TOPIC_PORTFOLIO_EVENTS": topics.portfolio_events,
         "COINSTREAM_API_QUERY_URL": stub.base_url,
-        "COINSTREAM_COINGECKO_BASE_URL": stub.coingecko_url,
+        "COINSTREAM_API_INGEST_URL": stub.ingest_url,
         "COINSTREAM_API_API_KEYS": key,
         "COINSTREAM_API_RATE_LIMIT_PER_MINUTE": "100000000",
         "COINSTREAM_HTTP_HOST": "127.0.0.1",

@@ -261,9 +261,13 @@ def test_services_find_each_other(kind_docs):
     ingest = find(kind_docs, "ConfigMap", f"{FULL}-ingest-settings")["data"]
     lander = find(kind_docs, "ConfigMap", f"{FULL}-price-lander-settings")["data"]
     assert api["COINSTREAM_API_QUERY_URL"] == f"http://{FULL}-query:8000"
+    assert api["COINSTREAM_API_INGEST_URL"] == f"http://{FULL}-ingest:8000"
     assert api["COINSTREAM_KAFKA_BOOTSTRAP_SERVERS"] == f"{FULL}-kafka-bootstrap:9092"
     assert ingest["COINSTREAM_COINGECKO_BASE_URL"] == f"http://{FULL}-coingecko-sim:8000/api/v3"
-    assert ingest["COINSTREAM_TRINO_HOST"] == f"{FULL}-trino"
+    assert ingest["COINSTREAM_INGEST_QUERY_URL"] == f"http://{FULL}-query:8000"
+    # One owner per outside system: the api has no CoinGecko setting, ingest no Trino one.
+    assert not [k for k in api if k.startswith("COINSTREAM_COINGECKO_")]
+    assert not [k for k in ingest if k.startswith("COINSTREAM_TRINO_")]
     assert lander["COINSTREAM_STORAGE_WAREHOUSE_URI"] == f"hdfs://{FULL}-hdfs-namenode:9000/coinstream/warehouse"
     assert find(kind_docs, "Service", f"{FULL}-hdfs-namenode")["spec"]["ports"][0]["port"] == 9000
 

@@ -30,6 +30,11 @@ FLOWS = [
     ("api", "query", 8000, True),  # api -> query service
     ("query", "trino", 8080, True),  # only the query service talks to Trino
     ("api", "trino", 8080, False),  # the api cannot go around it
+    ("api", "ingest", 8000, True),  # the api's coin list comes from ingest
+    ("ingest", "coingecko-sim", 8000, True),  # only ingest talks to CoinGecko (here the simulator)
+    ("api", "coingecko-sim", 8000, False),  # the api cannot go around ingest
+    ("ingest", "query", 8000, True),  # ingest asks the query service which days landed
+    ("ingest", "trino", 8080, False),  # not Trino itself
     ("coingecko-sim", "query", 8000, False),
     ("ingest", "hdfs-namenode", 9000, False),
 ]

@@ -62,6 +62,28 @@ BREAKAGES = {
 }
 
 
+def _policy(docs, component):
+    return next(np for np in by_kind(docs, "NetworkPolicy") if np["metadata"]["name"] == f"{FULL}-{component}")["spec"]
+
+
+def _peer(*components):
+    return {
+        "podSelector": {
+            "matchExpressions": [
+                {"key": "app.kubernetes.io/instance", "operator": "In", "values": [FULL]},
+                {"key": "app.kubernetes.io/component", "operator": "In", "values": list(components)},
+            ]
+        }
+    }
+
+
+def _ingest_to_trino(docs):
+    _policy(docs, "ingest")["egress"].append({"to": [_peer("trino-coordinator")], "ports": [{"port": 8080}]})
+
+
+BREAKAGES["flows"] = _ingest_to_trino
+
+
 def test_every_check_has_a_breakage():
     assert set(BREAKAGES) == set(policy.ALL_CHECKS)
 
@@ -115,3 +137,42 @@ def test_unknown_setting_from_values_is_caught(helm_bin):
 def test_latest_tag_is_refused_by_the_chart(helm_bin):
     result = render.template(("values-kind.yaml",), ("trino.image.tag=latest",), extra=("--skip-schema-validation",))
     assert not result.ok and "pinned" in result.stderr
+
+
+def test_only_ingest_reaches_coingecko_and_only_query_and_the_lander_reach_trino(kind_docs):
+    flows = policy.allowed_flows(kind_docs)
+    for side in ("egress", "ingress"):
+        assert {(s, d) for s, d in flows[side] if d == "coingecko-sim"} == {("ingest", "coingecko-sim")}
+        assert {s for s, d in flows[side] if d == "trino-coordinator"} <= policy.TRINO_CLIENTS
+        assert ("ingest", "trino-coordinator") not in flows[side] and ("api", "trino-coordinator") not in flows[side]
+    api_egress = _policy(kind_docs, "api")["egress"]
+    assert not [p for rule in api_egress for p in rule["to"] if "ipBlock" in p]  # the api never leaves the cluster
+
+
+def test_the_api_asks_ingest_and_ingest_asks_query(kind_docs):
+    flows = policy.allowed_flows(kind_docs)
+    for pair in (("api", "ingest"), ("ingest", "query"), ("api", "query")):
+        assert pair in flows["egress"] and pair in flows["ingress"], pair
+
+
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (_ingest_to_trino, "egress: ingest may reach trino-coordinator"),
+        (
+            lambda d: _policy(d, "api")["egress"].append({"to": [_peer("coingecko-sim")], "ports": [{"port": "http"}]}),
+            "egress: api may reach coingecko-sim",
+        ),
+        (
+            lambda d: _policy(d, "trino")["ingress"].append({"from": [_peer("ingest")], "ports": [{"port": 8080}]}),
+            "ingress: ingest may reach trino-coordinator",
+        ),
+        (lambda d: _policy(d, "ingest")["ingress"].pop(0), "ingress: api -> ingest is not allowed"),
+        (lambda d: _policy(d, "ingest")["egress"].pop(1), "egress: ingest -> query is not allowed"),
+    ],
+    ids=["ingest-egress-trino", "api-egress-sim", "trino-ingress-ingest", "ingest-ingress-api", "ingest-egress-query"],
+)
+def test_flow_check_names_the_flow(kind_docs, breakage, message):
+    assert policy.check_flows(kind_docs) == []
+    problems = policy.check_flows(_break(kind_docs, breakage))
+    assert any(message in p for p in problems), problems

@@ -2,9 +2,11 @@
 
 They encode what a reviewer of the chart would insist on: resources and probes on
 every container, pinned images, non-root with a read-only root file system, Services
-and monitors that select something real, ports that line up, and no environment
+and monitors that select something real, ports that line up, no environment
 variable a service does not know (coinstream.components.known_env_vars, from the SETTINGS_GROUPS
-each component declares).
+each component declares), and NetworkPolicies that give each outside system one owner (only
+ingest reaches CoinGecko, only the query service reaches Trino for the others) while serving
+the flows between them.
 """
 
 from __future__ import annotations
@@ -376,6 +378,69 @@ def check_network_policies(docs) -> list[str]:
     return bad
 
 
+# Who may reach an outside system's pods: every other flow the policies allow to them is a violation.
+TRINO_CLIENTS = frozenset({"query", "price-lander", "trino-coordinator", "trino-worker"})
+OWNERS = {
+    "coingecko-sim": frozenset({"ingest"}),  # and the real CoinGecko: only ingest has egress on 443
+    "trino-coordinator": TRINO_CLIENTS,  # the lander creates and registers the table
+    "trino-worker": TRINO_CLIENTS,
+}
+# Flows the services need (from, to): each allowed by the egress of the one and the ingress of the other.
+REQUIRED_FLOWS = (
+    ("api", "query"),  # valuations
+    ("api", "ingest"),  # the coin list
+    ("ingest", "query"),  # the days already landed, before a backfill
+    ("ingest", "coingecko-sim"),
+    ("query", "trino-coordinator"),
+)
+
+
+def _peer_components(peer: dict) -> set[str]:
+    """The components of this release a policy peer selects (none for namespaces, Kafka, address blocks)."""
+    if "ipBlock" in peer or "namespaceSelector" in peer:
+        return set()
+    for expr in (peer.get("podSelector") or {}).get("matchExpressions", []):
+        if expr["key"] == COMPONENT and expr["operator"] == "In":
+            return set(expr["values"])
+    return set()
+
+
+def allowed_flows(docs) -> dict[str, set[tuple[str, str]]]:
+    """(from, to) component pairs each side's policies allow: {"egress": ..., "ingress": ...}."""
+    flows: dict[str, set[tuple[str, str]]] = {"egress": set(), "ingress": set()}
+    for np in (d for d in docs if d.get("kind") == "NetworkPolicy"):
+        targets = _policy_components(np)
+        for rule in np["spec"].get("egress") or []:
+            for peer in rule.get("to") or []:
+                flows["egress"] |= {(t, c) for t in targets for c in _peer_components(peer)}
+        for rule in np["spec"].get("ingress") or []:
+            for peer in rule.get("from") or []:
+                flows["ingress"] |= {(c, t) for t in targets for c in _peer_components(peer)}
+    return flows
+
+
+def check_flows(docs) -> list[str]:
+    """Only the owners reach CoinGecko(-sim) and Trino; the flows between the services are served."""
+    nps = [d for d in docs if d.get("kind") == "NetworkPolicy"]
+    if not nps:
+        return []
+    bad = []
+    flows = allowed_flows(docs)
+    for side, pairs in sorted(flows.items()):
+        for src, dst in sorted(pairs):
+            if dst in OWNERS and src not in OWNERS[dst]:
+                bad.append(f"{side}: {src} may reach {dst} (only {', '.join(sorted(OWNERS[dst]))} may)")
+    with_policy = set().union(*(_policy_components(np) for np in nps))
+    for src, dst in REQUIRED_FLOWS:
+        if {src, dst} <= with_policy:
+            bad += [
+                f"{side}: {src} -> {dst} is not allowed"
+                for side in ("egress", "ingress")
+                if (src, dst) not in flows[side]
+            ]
+    return bad
+
+
 def _policy_components(np: dict) -> set[str]:
     sel = np["spec"].get("podSelector") or {}
     if sel.get("matchLabels", {}).get("strimzi.io/cluster"):
@@ -403,6 +468,7 @@ ALL_CHECKS = {
     "env": check_env_known,
     "secrets": check_secret_refs,
     "network": check_network_policies,
+    "flows": check_flows,
 }
 
 

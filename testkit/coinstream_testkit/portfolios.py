@@ -7,9 +7,10 @@ import time
 
 import requests
 from coingecko_sim.prices import price_at
-from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S
+from coinstream_api.coins import MISS_ASK_S
 from coinstream_common.timeutil import parse_instant, to_iso
 from coinstream_contract.vocabulary import INTERVAL_MS
+from coinstream_ingest.settings import COIN_LIST_MISS_RELOAD_S
 
 
 def body(coins: list[str], start_ms: int, points: int, interval: str = "daily", rng=None) -> dict:
@@ -51,12 +52,13 @@ def post_portfolio(
     """``POST /v1/portfolios`` as a user would, again while the api answers ``unknown_coin``.
 
     A coin listed in the simulator moments ago is known to the api only after its next
-    coin-list reload (at most every ``COIN_LIST_MISS_RELOAD_S`` for an unknown id), so
+    coin-list reload (the api asks ingest at most every ``MISS_ASK_S``, ingest CoinGecko at
+    most every ``COIN_LIST_MISS_RELOAD_S`` for an unknown id), so
     the request is repeated every ``every_s`` for that long plus ``margin_s``. Every
     answer must come within ``answer_within_s`` (the api never makes a client wait for
     a valuation); the last answer is returned, whatever it is.
     """
-    deadline = time.monotonic() + COIN_LIST_MISS_RELOAD_S + margin_s
+    deadline = time.monotonic() + COIN_LIST_MISS_RELOAD_S + MISS_ASK_S + margin_s
     while True:
         asked = time.monotonic()
         created = requests.post(f"{api_url}/v1/portfolios", json=body, headers=headers, timeout=30)

@@ -139,12 +139,12 @@ class FreshTopics:
 
 
 def api_env(topics: FreshTopics, stub, keys: str, **extra: str) -> dict[str, str]:
-    """The api pointed at fresh topics and the stub query service (which also serves the coin list)."""
+    """The api pointed at fresh topics and the stub query service (which also serves ingest's coin list)."""
     return (
         topics.env
         | {
             "COINSTREAM_API_QUERY_URL": stub.base_url,
-            "COINSTREAM_COINGECKO_BASE_URL": stub.coingecko_url,
+            "COINSTREAM_API_INGEST_URL": stub.ingest_url,
             "COINSTREAM_API_API_KEYS": keys,
             "COINSTREAM_API_RATE_LIMIT_PER_MINUTE": "1000000",
             "COINSTREAM_API_HEARTBEAT_S": "0.5",

@@ -1,4 +1,4 @@
-"""A stand-in for the query service (and CoinGecko's /coins/list), for the api's tests and bench.
+"""A stand-in for the query service (and ingest's coin list, GET /v1/coins), for the api's tests and bench.
 
 It answers ``POST /v1/valuation`` per the query service's contract from an
 in-memory price table, and lets a test "land" prices: add them to the table
@@ -139,9 +139,10 @@ class StubQuery:
         def _health():
             return {"status": "ok"}
 
-        @app.get("/api/v3/coins/list")
-        def _coins():
-            return jsonify([{"id": c, "symbol": c[:3], "name": c.title()} for c in self.coins])
+        @app.get("/v1/coins")
+        def _coins():  # ingest's shape (the api's coin list comes from ingest)
+            coins = [{"id": c, "symbol": c[:3], "name": c.title()} for c in sorted(self.coins)]
+            return jsonify({"coins": coins, "count": len(coins)})
 
         import logging
 
@@ -149,7 +150,7 @@ class StubQuery:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self._server.server_port
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.coingecko_url = f"{self.base_url}/api/v3"
+        self.ingest_url = self.base_url  # serves GET /v1/coins like ingest
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 

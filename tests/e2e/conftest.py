@@ -97,8 +97,8 @@ class Stream:
 
 class FreshCoins:
     """Coins listed in the simulator by this test session: nothing can have landed for them, however
-    much the stack served before. Listed in one go (the api reloads its coin list for an unknown id
-    at most once a minute), and in this process's catalog too, for the seeded prices."""
+    much the stack served before. Listed in one go (ingest reloads the coin list the api reads for an
+    unknown id at most once a minute), and in this process's catalog too, for the seeded prices."""
 
     POOL = 16 * COINS_PER_PORTFOLIO
 

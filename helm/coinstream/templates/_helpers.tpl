@@ -170,9 +170,11 @@ rate_limit_per_minute: {{ .root.Values.settings.coingecko.rateLimitPerMinute | q
 
 {{- define "coinstream.settings.api" -}}
 query_url: {{ printf "http://%s-query:8000" (include "coinstream.fullname" .root) | quote }}
+ingest_url: {{ printf "http://%s-ingest:8000" (include "coinstream.fullname" .root) | quote }}
 {{- end }}
 
 {{- define "coinstream.settings.ingest" -}}
+query_url: {{ printf "http://%s-query:8000" (include "coinstream.fullname" .root) | quote }}
 {{- end }}
 
 {{- define "coinstream.settings.query" -}}

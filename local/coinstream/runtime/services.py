@@ -28,6 +28,10 @@ def service_env(cfg) -> dict[str, str]:
             "COINSTREAM_COINGECKO_BASE_URL", f"http://{cfg.host}:{cfg.sim_port}/api/v3"
         ),
         "COINSTREAM_API_QUERY_URL": f"http://{cfg.host}:{cfg.query_port}",
+        # The api learns the coin list from ingest (the only CoinGecko client), ingest which days
+        # already landed from the query service (the only Trino client for the others).
+        "COINSTREAM_API_INGEST_URL": f"http://{cfg.host}:{cfg.ingest_port}",
+        "COINSTREAM_INGEST_QUERY_URL": f"http://{cfg.host}:{cfg.query_port}",
     }
 
 
@@ -104,6 +108,6 @@ class Query(GunicornService):
 
 class Api(GunicornService):
     name = "api"
-    requires = ("kafka", "query")
+    requires = ("kafka", "query", "ingest")  # ingest: the coin list (the api checks the id pattern only without it)
     app_module = "coinstream_api.app:create_app()"
     port_setting = "api_port"

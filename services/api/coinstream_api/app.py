@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from coinstream_common import logs
 from coinstream_common.kafka import EventProducer, broker_metadata
-from coinstream_common.settings import CoinGeckoSettings, KafkaSettings, ServiceSettings, TopicSettings, load
+from coinstream_common.settings import KafkaSettings, ServiceSettings, TopicSettings, load
 from coinstream_common.web import ApiError, json_body
 from coinstream_common.web import create_app as create_web_app
 from flask import Flask, Response, g, request
@@ -46,7 +46,7 @@ def create_app(*, start: bool = True, **deps) -> Flask:
     watcher = deps.pop("watcher", None) or LandedWatcher(kafka, topics.prices_landed, settings.group_id)
     producer = deps.pop("producer", None) or EventProducer(kafka, "api")
     query = deps.pop("query", None) or QueryClient(settings.query_url, settings.query_timeout_s)
-    coins = deps.pop("coins", None) or KnownCoins(load(CoinGeckoSettings))
+    coins = deps.pop("coins", None) or KnownCoins(settings.ingest_url)
     service = PortfolioService(settings, topics, store, watcher, producer, query, coins, **deps)
 
     def kafka_ready() -> tuple[bool, str]:

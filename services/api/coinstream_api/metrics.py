@@ -12,3 +12,9 @@ VALUATION_CACHE = Counter(
     "Valuations answered from the api's cache (hit) or asked of the query service (miss).",
     ["result"],
 )
+COIN_LIST_LOADS = Counter(
+    "coinstream_api_coin_list_loads_total",
+    "The api's asks of ingest for the coin list: loaded, unchanged (304) or failed (pattern-only or last list kept).",
+    ["outcome"],
+)
+COIN_LIST_OUTCOMES = ("loaded", "unchanged", "failed")

@@ -102,7 +102,7 @@ class PortfolioService:
         try:
             valid = validate_portfolio(body, self.limits, self.coins.ids(), self._now_ms())
         except ApiError as exc:
-            if exc.code != "unknown_coin" or not self.coins.reload_for_unknown():
+            if exc.code != "unknown_coin" or not self.coins.reload_for_unknown(exc.details.get("coins", ())):
                 raise
             valid = validate_portfolio(body, self.limits, self.coins.ids(), self._now_ms())
         portfolio = PortfolioEvent(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from coinstream_common.settings import (
     PREFIX,
-    CoinGeckoSettings,
     KafkaSettings,
     ServiceSettings,
     SettingsGroup,
@@ -21,6 +20,9 @@ class ApiSettings(SettingsGroup):
     model_config = SettingsConfigDict(env_prefix=PREFIX + "API_", extra="ignore", frozen=True)
 
     query_url: str = Field("http://127.0.0.1:8002", description="Base URL of the query service.")
+    ingest_url: str = Field(
+        "http://127.0.0.1:8001", description="Base URL of the ingest service (the coin list, from CoinGecko)."
+    )
     api_keys: str = Field(
         "dev-key", json_schema_extra=secret(), description="Accepted API keys (secret), comma separated."
     )
@@ -40,6 +42,5 @@ class ApiSettings(SettingsGroup):
     )
 
 
-# Every group the api reads (CoinGecko: its coin list): the settings table and the chart's settings catalog are
-# generated from it.
-SETTINGS_GROUPS = (ServiceSettings, KafkaSettings, TopicSettings, ApiSettings, CoinGeckoSettings)
+# Every group the api reads: the settings table and the chart's settings catalog are generated from it.
+SETTINGS_GROUPS = (ServiceSettings, KafkaSettings, TopicSettings, ApiSettings)

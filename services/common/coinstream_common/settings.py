@@ -3,7 +3,7 @@
 A settings group is a ``SettingsGroup``: one environment prefix, typed fields
 with a description each, secrets marked with ``secret()``. The groups more
 than one service reads live here (``ServiceSettings``, ``KafkaSettings``,
-``TopicSettings``, ``TrinoSettings``, ``CoinGeckoSettings``); a group only one
+``TopicSettings``, ``TrinoSettings``); a group only one
 service reads lives in that service's own ``settings`` module, which also
 declares every group the service reads (``SETTINGS_GROUPS``). The dev tool
 (``coinstream.settings_doc``) turns those declarations into the settings table
@@ -85,7 +85,7 @@ class TopicSettings(SettingsGroup):
 
 
 class TrinoSettings(SettingsGroup):
-    """Where the query service, ingest's landed-days check and the lander's table set-up reach Trino."""
+    """Where the query service and the lander's table set-up reach Trino."""
 
     model_config = SettingsConfigDict(env_prefix=PREFIX + "TRINO_", extra="ignore", frozen=True)
 
@@ -96,32 +96,6 @@ class TrinoSettings(SettingsGroup):
     schema_: str = Field("coinstream", alias=PREFIX + "TRINO_SCHEMA", description="Schema holding the price table.")
     table: str = Field(PRICE_TABLE, description="Price table name.")
     request_timeout_s: float = Field(30.0, gt=0, description="Timeout of one Trino HTTP request.")
-
-
-# A coin id missing from a cached CoinGecko coin list reloads the list, at most this often: a coin
-# listed since is found within a minute, and unknown ids cannot cost more than a call a minute.
-# Read by both coin lists (ingest's client and the api's known coins), hence here with the group.
-COIN_LIST_MISS_RELOAD_S = 60.0
-
-
-class CoinGeckoSettings(SettingsGroup):
-    """The CoinGecko API as ingest and the api's coin list see it (the real API by default)."""
-
-    model_config = SettingsConfigDict(env_prefix=PREFIX + "COINGECKO_", extra="ignore", frozen=True)
-
-    base_url: str = Field("https://api.coingecko.com/api/v3", description="CoinGecko API base URL.")
-    api_key: str = Field(
-        "", json_schema_extra=secret(), description="API key (secret); empty for the keyless public plan."
-    )
-    api_plan: Literal["public", "demo", "pro"] = Field(
-        "public", description="Plan of the key: picks the key header and the history limit."
-    )
-    rate_limit_per_minute: int = Field(30, ge=1, description="Calls per minute allowed by the token bucket.")
-    timeout_s: float = Field(10.0, gt=0, description="Timeout of one CoinGecko call.")
-    max_attempts: int = Field(5, ge=1, le=20, description="Attempts per call before giving up.")
-    backoff_base_s: float = Field(0.5, gt=0, description="First retry delay; doubles each attempt, with jitter.")
-    backoff_max_s: float = Field(30.0, gt=0, description="Largest retry delay.")
-    history_limit_days: int = Field(365, ge=1, description="How far back the plan serves history (public: 365).")
 
 
 class ServiceSettings(SettingsGroup):

@@ -1,15 +1,20 @@
-"""The ingest service: operators' fetch endpoints, plus the live poller and the backfill worker.
+"""The ingest service: operators' fetch endpoints, the coin list, the live poller and the backfill worker.
 
 ``create_app()`` is what gunicorn runs (one worker: the poller, the backfill
-worker and the CoinGecko token bucket are per process). Both endpoints answer
-202 only once the broker acknowledged every event they produced.
+worker and the CoinGecko token bucket are per process). Both fetch endpoints
+answer 202 only once the broker acknowledged every event they produced.
+
+Ingest is the only component that talks to CoinGecko: the api learns which coin
+ids exist from ``GET /v1/coins`` here, which draws on the same token bucket.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -19,18 +24,16 @@ import requests
 from coinstream_common import logs, web
 from coinstream_common.kafka import DeliveryError, EventProducer, broker_metadata
 from coinstream_common.settings import (
-    CoinGeckoSettings,
     KafkaSettings,
     ServiceSettings,
     TopicSettings,
-    TrinoSettings,
     load,
 )
 from coinstream_common.timeutil import parse_instant, to_iso
 from coinstream_contract.events import CoinId, EventError, VsCurrency
-from coinstream_contract.vocabulary import Interval
+from coinstream_contract.vocabulary import COIN_ID, Interval
 from confluent_kafka import KafkaException
-from flask import Flask
+from flask import Flask, Response, request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import history, openapi
@@ -40,16 +43,20 @@ from .coingecko import (
     CoinGeckoClient,
     CoinGeckoRateLimited,
     CoinGeckoUnavailable,
+    CoinList,
     UnknownCoin,
 )
-from .coverage import TrinoCoverage
+from .coverage import QueryServiceCoverage
 from .ingestor import Ingestor
 from .poller import Poller, split_list
-from .settings import IngestSettings
+from .settings import CoinGeckoSettings, IngestSettings
 
 log = logging.getLogger(__name__)
 
 KAFKA_RETRY_AFTER_S = 5
+#: Most ids one ``GET /v1/coins?reload_missing=`` may name (a portfolio's holdings, with room).
+MAX_RELOAD_MISSING = 250
+_COIN = re.compile(COIN_ID)
 
 
 def _lower(value: Any) -> Any:
@@ -148,6 +155,36 @@ def coingecko_check(client: CoinGeckoClient, fresh_s: float) -> Callable[[], tup
     return check
 
 
+def reload_missing_arg(raw: str | None) -> list[str]:
+    """The ids of ``?reload_missing=a,b``: each a well-formed coin id, at most ``MAX_RELOAD_MISSING``."""
+    if raw is None:
+        return []
+    ids = list(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
+    bad = [i for i in ids if not _COIN.match(i)]
+    if bad:
+        raise web.ApiError(400, "invalid_request", f"reload_missing: {bad[0]!r} does not match {COIN_ID}")
+    if len(ids) > MAX_RELOAD_MISSING:
+        raise web.ApiError(400, "invalid_request", f"reload_missing names at most {MAX_RELOAD_MISSING} ids")
+    return ids
+
+
+class CoinListBodies:
+    """The JSON body of each coin-list version, made once (the real list is ~17k coins)."""
+
+    def __init__(self) -> None:
+        self._version = ""
+        self._body = b""
+        self._lock = threading.Lock()
+
+    def __call__(self, listed: CoinList) -> bytes:
+        with self._lock:
+            if listed.version != self._version:
+                coins = [{"id": c.id, "symbol": c.symbol, "name": c.name} for c in listed.coins]
+                self._body = json.dumps({"coins": coins, "count": len(coins)}, separators=(",", ":")).encode()
+                self._version = listed.version
+            return self._body
+
+
 def _retry_after(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
@@ -225,7 +262,7 @@ def start_workers(ingestor: Ingestor, ingest: IngestSettings, kafka: KafkaSettin
                 )
             )
         if ingest.backfill_enabled:
-            landed = TrinoCoverage(load(TrinoSettings)) if ingest.backfill_check_landed else None
+            landed = QueryServiceCoverage(ingest.query_url) if ingest.backfill_check_landed else None
             _workers.append(
                 BackfillWorker(ingestor, kafka, topics.backfill_requests, ingest.backfill_group_id, landed=landed)
             )
@@ -288,6 +325,17 @@ def create_app() -> Flask:
             "produced": result.produced,
             "topic": topics.prices,
         }, 202
+
+    coin_list_bodies = CoinListBodies()
+
+    @app.get("/v1/coins")
+    def coins():
+        """Every coin CoinGecko lists; ``reload_missing`` ids not in the cached list reload it (at most once a minute)."""
+        listed = client.coin_list(missing=reload_missing_arg(request.args.get("reload_missing")))
+        resp = Response(coin_list_bodies(listed), mimetype="application/json")
+        resp.set_etag(listed.version)
+        resp.headers["Cache-Control"] = "no-cache"
+        return resp.make_conditional(request)
 
     start_workers(ingestor, ingest, kafka, topics)
     return app

@@ -14,20 +14,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 import tenacity
 from coinstream_common.ratelimit import TokenBucket
-from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 from . import metrics
+from .settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,47 @@ class BadRequest(CoinGeckoError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class ListedCoin:
+    id: str
+    symbol: str
+    name: str
+
+
+class CoinList:
+    """CoinGecko's ``/coins/list`` as loaded at ``loaded_at`` (monotonic): one entry per id, sorted by id.
+
+    ``version`` changes exactly when the listed coins do: ingest's ``GET /v1/coins`` serves it as
+    its ETag, so a caller whose copy is current gets a 304 instead of the whole list again.
+    """
+
+    def __init__(self, coins: Iterable[ListedCoin], loaded_at: float) -> None:
+        by_id: dict[str, ListedCoin] = {}
+        for c in coins:
+            by_id.setdefault(c.id, c)
+        self.coins = tuple(by_id[k] for k in sorted(by_id))
+        self.ids = frozenset(by_id)
+        self.loaded_at = loaded_at
+        text = "\n".join(f"{c.id}\t{c.symbol}\t{c.name}" for c in self.coins)
+        self.version = hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    @classmethod
+    def parse(cls, data: list, loaded_at: float) -> CoinList:
+        """The entries of a ``/coins/list`` body with a string id (symbol and name as given, else empty)."""
+
+        def text(value: Any) -> str:
+            return value if isinstance(value, str) else ""
+
+        return cls(
+            (
+                ListedCoin(c["id"], text(c.get("symbol")), text(c.get("name")))
+                for c in data
+                if isinstance(c, dict) and isinstance(c.get("id"), str)
+            ),
+            loaded_at,
+        )
 
 
 class _Malformed(Exception):
@@ -173,8 +216,11 @@ class CoinGeckoClient:
         self.session.headers["Accept"] = "application/json"
         self._sleep = sleep
         self._cache_lock = threading.Lock()
-        self._coins: tuple[float, frozenset[str]] | None = None
+        self._coins_load_lock = threading.Lock()  # one /coins/list call at a time: the others wait for it
+        self._coins: CoinList | None = None
+        self._coins_tried_at: float | None = None  # last load attempt, good or failed (the miss bound)
         self._vs: tuple[float, frozenset[str]] | None = None
+        self.clock: Callable[[], float] | None = None  # the cache's clock (None: time.monotonic)
         self.last_success = 0.0  # monotonic time of the last good answer (readiness uses it)
 
     # -- transport -----------------------------------------------------------------
@@ -290,18 +336,46 @@ class CoinGeckoClient:
             return True
         return resp.status_code == 429  # up, just busy
 
+    def _now(self) -> float:
+        return self.clock() if self.clock is not None else time.monotonic()
+
     def coins_list(self) -> frozenset[str]:
         """Ids of every coin CoinGecko knows (cached for an hour)."""
-        with self._cache_lock:
-            if self._coins and time.monotonic() - self._coins[0] < COINS_LIST_TTL_S:
-                return self._coins[1]
+        return self.coin_list().ids
+
+    def coin_list(self, missing: Iterable[str] = ()) -> CoinList:
+        """Every coin CoinGecko knows, cached for an hour.
+
+        When one of ``missing`` is not in the cached list (a coin listed since), the list is
+        loaded again, unless a load was tried within ``COIN_LIST_MISS_RELOAD_S``: however many
+        unknown ids callers name, that costs CoinGecko at most one call a minute. A failed
+        reload raises and keeps the previous list for the next caller.
+        """
+        wanted = [m for m in missing if m]
+        with self._coins_load_lock:
+            with self._cache_lock:
+                current = self._coins
+            now = self._now()
+            if (
+                current is not None
+                and now - current.loaded_at < COINS_LIST_TTL_S
+                and (all(m in current.ids for m in wanted) or not self._may_reload(now))
+            ):
+                return current
+            return self._load_coins(now)
+
+    def _may_reload(self, now: float) -> bool:
+        return self._coins_tried_at is None or now - self._coins_tried_at >= COIN_LIST_MISS_RELOAD_S
+
+    def _load_coins(self, now: float) -> CoinList:
+        self._coins_tried_at = now
         data = self._get("/coins/list", "/coins/list", validate=_require(list))
-        ids = frozenset(c["id"] for c in data if isinstance(c, dict) and isinstance(c.get("id"), str))
-        if not ids:
+        coins = CoinList.parse(data, self._now())
+        if not coins.coins:
             raise CoinGeckoUnavailable("CoinGecko /coins/list returned no coins")
         with self._cache_lock:
-            self._coins = (time.monotonic(), ids)
-        return ids
+            self._coins = coins
+        return coins
 
     def supported_vs_currencies(self) -> frozenset[str]:
         """Quote currencies CoinGecko prices in (cached for an hour)."""
@@ -315,21 +389,10 @@ class CoinGeckoClient:
         return currencies
 
     def check_coins(self, coins: list[str]) -> None:
-        known = self.coins_list()
+        known = self.coin_list(missing=coins).ids
         unknown = [c for c in coins if c not in known]
-        if unknown and self._expire_coins_list():
-            known = self.coins_list()
-            unknown = [c for c in coins if c not in known]
         if unknown:
             raise UnknownCoin(unknown)
-
-    def _expire_coins_list(self) -> bool:
-        """Drop the cached list (a coin may have been listed since) unless it is fresher than the reload bound."""
-        with self._cache_lock:
-            if self._coins and time.monotonic() - self._coins[0] < COIN_LIST_MISS_RELOAD_S:
-                return False
-            self._coins = None
-            return True
 
     def check_vs_currency(self, vs_currency: str) -> None:
         supported = self.supported_vs_currencies()

@@ -21,6 +21,17 @@ INSTANT = WithJsonSchema(_INSTANT_IN)
 INSTANT_OR_NOW = WithJsonSchema({**_INSTANT_IN, "description": "defaults to now; clipped to now"})
 
 
+class Coin(BaseModel):
+    id: str
+    symbol: str
+    name: str
+
+
+class CoinList(BaseModel):
+    coins: list[Coin]
+    count: int = Field(ge=1)
+
+
 class PricesAccepted(BaseModel):
     requested: dict[str, Any]
     produced: int
@@ -56,6 +67,36 @@ def document() -> dict[str, Any]:
     from .app import HistoryRequest, PricesRequest  # app serves this document: imported when it is built
 
     paths = {
+        "/v1/coins": {
+            "get": oa.operation(
+                "Every coin CoinGecko lists (ingest's cached copy; what the api accepts in portfolios)",
+                {
+                    "200": oa.response(
+                        "the coin list, sorted by id",
+                        CoinList,
+                        headers={"ETag": {"type": "string", "description": "version of the list"}},
+                    ),
+                    "304": oa.response("the list is the one named by If-None-Match"),
+                    "400": oa.error("reload_missing names a malformed id or too many"),
+                    "502": oa.error(
+                        "CoinGecko unreachable, refused our key, or kept failing after retries",
+                        retry_after="seconds to wait",
+                    ),
+                    "503": oa.error("CoinGecko rate limit exhausted", retry_after="seconds to wait"),
+                },
+                parameters=[
+                    oa.param(
+                        "reload_missing",
+                        "query",
+                        description="Comma-separated coin ids (at most 250) a caller did not find in its copy.",
+                    )
+                ],
+                description="Loaded through ingest's CoinGecko client and its shared token bucket, cached for an "
+                "hour. Ids named in reload_missing that the cached list lacks (a coin listed since) reload it at "
+                "once, unless a load was tried within the last minute. The ETag names the list's version: with "
+                "If-None-Match of the current one the answer is 304 without a body.",
+            )
+        },
         "/v1/fetch/prices": {
             "post": oa.operation(
                 "Fetch current prices now and publish them to coin.prices",
@@ -77,5 +118,5 @@ def document() -> dict[str, Any]:
         "coinstream ingest",
         paths,
         requests=[PricesRequest, HistoryRequest],
-        responses=[PricesAccepted, HistoryAccepted],
+        responses=[CoinList, PricesAccepted, HistoryAccepted],
     )

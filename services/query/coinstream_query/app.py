@@ -1,17 +1,22 @@
-"""The query service: price series, coverage and valuation over Trino.
+"""The query service: price series, coverage, landed days and valuation over Trino.
+
+It is the only component that reads the price table through Trino for others: the api
+asks it for valuations, ingest for the days already landed before a backfill.
 
 Run with ``gunicorn -c python:coinstream_common.gunicorn_conf 'coinstream_query.app:create_app()'``.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from coinstream_common import logs
 from coinstream_common.settings import ServiceSettings, TrinoSettings, load
-from coinstream_common.timeutil import to_iso
+from coinstream_common.timeutil import grid, to_iso
 from coinstream_common.web import create_app as create_web_app
 from coinstream_common.web import error_response, json_body
+from coinstream_contract.vocabulary import INTERVAL_MS
 from flask import Flask, request
 
 from . import coverage, params, sql, valuation
@@ -60,17 +65,49 @@ def coverage_response(coins: list[str], vs: str, win: params.Window, rows: list[
     }
 
 
+def landed_response(coin: str, vs: str, interval: str, from_ms: int, to_ms: int, days: list[tuple[int, int]]):
+    return {
+        "coin": coin,
+        "vs_currency": vs,
+        "interval": interval,
+        "from": to_iso(from_ms),
+        "to": to_iso(to_ms),
+        "days": [{"from": to_iso(lo), "to": to_iso(hi)} for lo, hi in days],
+    }
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def landed_gateway_for(trino_settings: TrinoSettings, query_settings: QuerySettings) -> TrinoGateway:
+    """A gateway whose queries (and each HTTP request to Trino) end within ``landed_timeout_s``.
+
+    The lookup is best effort for its caller (ingest fetches everything without it), so it
+    must answer quickly or not at all, however long the valuations may run.
+    """
+    limit = query_settings.landed_timeout_s
+    return TrinoGateway(
+        trino_settings.model_copy(update={"request_timeout_s": min(trino_settings.request_timeout_s, limit)}),
+        query_settings.model_copy(update={"query_timeout_s": min(query_settings.query_timeout_s, limit)}),
+    )
+
+
 def create_app(
     trino_settings: TrinoSettings | None = None,
     query_settings: QuerySettings | None = None,
     service_settings: ServiceSettings | None = None,
     gateway: TrinoGateway | None = None,
+    landed_gateway: TrinoGateway | None = None,
 ) -> Flask:
-    """The WSGI app; settings come from the environment unless given (tests pass a gateway double)."""
+    """The WSGI app; settings come from the environment unless given (tests pass a gateway double,
+    which then also serves the landed-days lookup unless ``landed_gateway`` is given)."""
     service_settings = service_settings or load(ServiceSettings)
     trino_settings = trino_settings or load(TrinoSettings)
     query_settings = query_settings or load(QuerySettings)
     logs.configure("query", service_settings.log_level)
+    if landed_gateway is None:
+        landed_gateway = gateway or landed_gateway_for(trino_settings, query_settings)
     gateway = gateway or TrinoGateway(trino_settings, query_settings)
 
     app = create_web_app("query", document(), readiness=[gateway.ping], settings=service_settings)
@@ -103,6 +140,22 @@ def create_app(
         vs, win = range_args()
         stmt = sql.coverage(gateway.table, coins, vs, win.first_ms, win.last_ms + win.step_ms, win.step_ms)
         return coverage_response(coins, vs, win, gateway.fetch(stmt, "coverage"))
+
+    @app.get("/v1/landed/<coin>")
+    def landed_view(coin: str):
+        coin = params.coin(coin)
+        vs = params.currency(request.args.get("vs_currency", "usd"))
+        from_ms, to_ms, interval = params.landed_range(
+            request.args.get("from"), request.args.get("to"), request.args.get("interval", "hourly")
+        )
+        source = params.source(request.args.get("source"))
+        points = grid(from_ms, to_ms, interval)
+        if not points:
+            return landed_response(coin, vs, interval, from_ms, to_ms, [])
+        stmt = sql.day_buckets(landed_gateway.table, coin, vs, points[0], to_ms, INTERVAL_MS[interval], source)
+        counts = {_as_date(day): int(buckets) for day, buckets in landed_gateway.fetch(stmt, "landed")}
+        days = coverage.complete_days(counts, points[0], to_ms, interval)
+        return landed_response(coin, vs, interval, from_ms, to_ms, days)
 
     @app.post("/v1/valuation")
     def valuation_view():

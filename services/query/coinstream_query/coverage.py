@@ -3,12 +3,21 @@
 A coverage bucket ``t`` covers [t, t + step). Trino answers with islands of
 consecutive present buckets; the holes between them are the missing ranges,
 each reported as [first missing bucket, end of the last missing bucket).
+
+Landed days (``complete_days``, what ingest asks before a backfill): a UTC day
+counts as landed when it holds an observation in every grid bucket of the asked
+interval that falls inside the range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from coinstream_common.timeutil import grid
+
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -66,3 +75,35 @@ def runs(points: Iterable[int], step_ms: int) -> list[tuple[int, int]]:
         else:
             merged.append((t, t))
     return merged
+
+
+def _day(ms: int) -> date:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).date()
+
+
+def _day_start(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of inclusive ranges, sorted; ranges that touch (b + 1 == c) join."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def complete_days(buckets_by_day: Mapping[date, int], from_ms: int, to_ms: int, interval: str) -> list[tuple[int, int]]:
+    """Inclusive ranges of the days whose bucket count reaches the grid points of that day within [from, to]."""
+    covered: list[tuple[int, int]] = []
+    d = _day(from_ms)
+    while _day_start(d) <= to_ms:
+        lo, hi = max(_day_start(d), from_ms), min(_day_start(d) + DAY_MS - 1, to_ms)
+        expected = len(grid(lo, hi, interval))
+        if expected and buckets_by_day.get(d, 0) >= expected:
+            covered.append((lo, hi))
+        d += timedelta(days=1)
+    return merge_ranges(covered)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from coinstream_common import openapi as oa
-from coinstream_contract.vocabulary import COIN_ID, INTERVAL_MS, VS_CURRENCY, Interval
+from coinstream_contract.vocabulary import COIN_ID, INTERVAL_MS, SOURCE, VS_CURRENCY, Interval
 from coinstream_contract.vocabulary import PointStatus as Status
 from pydantic import BaseModel, Field
 
-from .params import MAX_COINS, ValuationRequest
+from .params import MAX_COINS, MAX_LANDED_DAYS, ValuationRequest
 
 Instant = Annotated[str, Field(json_schema_extra=oa.INSTANT_DOC)]
 
@@ -55,6 +55,18 @@ class Coverage(BaseModel):
     expected: int
     present: int
     fraction: float = Field(ge=0, le=1)
+
+
+class LandedDays(BaseModel):
+    coin: str
+    vs_currency: str
+    interval: Interval
+    from_: Instant = Field(alias="from")
+    to: Instant
+    days: list[Range] = Field(
+        description="Merged runs of complete UTC days, clipped to [from, to] (inclusive, to the millisecond): a day "
+        "is complete when every grid bucket of the interval inside the range holds an observation."
+    )
 
 
 class HoldingValue(BaseModel):
@@ -139,6 +151,38 @@ PATHS: dict[str, Any] = {
             ],
         )
     },
+    "/v1/landed/{coin}": {
+        "get": oa.operation(
+            "The UTC days of a range that already landed completely (ingest asks before a backfill)",
+            {"200": oa.response("landed days", LandedDays), **ERRORS},
+            parameters=[
+                oa.param("coin", "path", {"type": "string", "pattern": COIN_ID}),
+                RANGE_PARAMS[0],
+                RANGE_PARAMS[1],
+                oa.param(
+                    "to",
+                    "query",
+                    INSTANT,
+                    f"End of the range (ISO 8601, UTC), not before from, at most {MAX_LANDED_DAYS} days on.",
+                    required=True,
+                ),
+                oa.param(
+                    "interval",
+                    "query",
+                    {"type": "string", "enum": list(INTERVAL_MS), "default": "hourly"},
+                    "Grid whose buckets must all hold data.",
+                ),
+                oa.param(
+                    "source",
+                    "query",
+                    {"type": "string", "pattern": SOURCE},
+                    "Count only observations of this source (default: any).",
+                ),
+            ],
+            description="Bounded in time by the landed_timeout_s setting: a slow or absent Trino answers 503 "
+            "quickly, and the caller fetches the whole range instead.",
+        )
+    },
     "/v1/valuation": {
         "post": oa.operation(
             "A portfolio's value at each grid point, computed in one Trino query",
@@ -150,4 +194,6 @@ PATHS: dict[str, Any] = {
 
 
 def document() -> dict[str, Any]:
-    return oa.document("coinstream query", PATHS, requests=[ValuationRequest], responses=[Series, Coverage, Valuation])
+    return oa.document(
+        "coinstream query", PATHS, requests=[ValuationRequest], responses=[Series, Coverage, LandedDays, Valuation]
+    )

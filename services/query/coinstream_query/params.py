@@ -19,11 +19,14 @@ from .sql import Holding
 
 MAX_HOLDINGS = 100
 MAX_COINS = 100
+# Longest range one landed-days lookup may span (a backfill asks for at most the plan's history).
+MAX_LANDED_DAYS = 3660
 # Carrying a price forward further than a year would scan a year of partitions for nothing.
 MAX_STALENESS_S = 366 * 86_400
 
 _COIN = re.compile(COIN_ID)
 _CURRENCY = re.compile(VS_CURRENCY)
+_SOURCE = re.compile(r"^[a-z0-9_.-]{1,32}$")  # as PriceEvent.source
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,26 @@ def window(from_raw: Any, to_raw: Any, interval_raw: Any, max_points: int) -> Wi
             f"no {iv} grid point lies between from and to (points are at multiples of the interval since the epoch, UTC)",
         )
     return Window(from_ms, to_ms, iv, points)
+
+
+def landed_range(from_raw: Any, to_raw: Any, interval_raw: Any) -> tuple[int, int, str]:
+    """(from_ms, to_ms, interval) of a landed-days lookup: from <= to, at most ``MAX_LANDED_DAYS`` apart."""
+    iv = interval(interval_raw)
+    from_ms, to_ms = instant("from", from_raw), instant("to", to_raw)
+    if from_ms > to_ms:
+        raise ApiError(400, "invalid_range", "from must not be after to")
+    if to_ms - from_ms > MAX_LANDED_DAYS * 86_400_000:
+        raise ApiError(400, "invalid_range", f"at most {MAX_LANDED_DAYS} days from from to to")
+    return from_ms, to_ms, iv
+
+
+def source(raw: Any) -> str | None:
+    """An optional ``source`` filter (None: every source)."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not _SOURCE.match(raw):
+        raise ApiError(400, "invalid_request", f"source {raw!r} does not match {_SOURCE.pattern}")
+    return raw
 
 
 def _grid_size(from_ms: int, to_ms: int, step: int) -> int:

@@ -18,6 +18,9 @@ class QuerySettings(SettingsGroup):
     query_timeout_s: float = Field(
         20.0, gt=0, description="Longest a Trino query may run (query_max_run_time) before the answer is 503."
     )
+    landed_timeout_s: float = Field(
+        4.0, gt=0, description="Longest the landed-days lookup (ingest's, before a backfill) may take before a 503."
+    )
 
 
 # Every group query reads: the settings table and the chart's settings catalog are generated from it.

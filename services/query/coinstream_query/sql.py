@@ -164,6 +164,37 @@ ORDER BY coin_id, first_ms"""
     return b.statement(sql)
 
 
+def day_buckets(
+    table: str,
+    coin: str,
+    vs_currency: str,
+    first_ms: int,
+    last_ms: int,
+    step_ms: int,
+    source: str | None = None,
+) -> Statement:
+    """Per UTC day, how many ``step_ms`` buckets with first <= ts <= last hold an observation.
+
+    Rows: (day, buckets), days ascending; days without data are absent. With ``source``,
+    only that source's observations count. A bucket never straddles two days (every
+    interval divides a day), so a day is complete when its count reaches its grid points.
+    """
+    b = _Binder()
+    where = _scan_filter(b, vs_currency, [coin], first_ms, last_ms, hi_inclusive=True)
+    if source is not None:
+        where += f"\n    AND source = {b(source)}"
+    step = b(int(step_ms), "bigint")
+    sql = f"""SELECT day, count(DISTINCT ts_ms - mod(ts_ms, {step})) AS buckets
+FROM (
+  SELECT day, {TS_MS} AS ts_ms
+  FROM {table}
+  WHERE {where}
+) AS obs
+GROUP BY day
+ORDER BY day"""
+    return b.statement(sql)
+
+
 def _grid_relation(b: _Binder, first_ms: int, points: int, step_ms: int) -> str:
     """A relation ``(t)`` of ``points`` instants first, first+step, ... built with sequence()."""
     if points < 1:

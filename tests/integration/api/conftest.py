@@ -47,7 +47,7 @@ class Env:
             "COINSTREAM_TOPIC_PRICES_LANDED": self.topics.prices_landed,
             "COINSTREAM_TOPIC_PORTFOLIO_EVENTS": self.topics.portfolio_events,
             "COINSTREAM_API_QUERY_URL": stub.base_url,
-            "COINSTREAM_COINGECKO_BASE_URL": stub.coingecko_url,
+            "COINSTREAM_API_INGEST_URL": stub.ingest_url,
             "COINSTREAM_API_API_KEYS": f"{KEY},{OTHER_KEY}",
             "COINSTREAM_API_HEARTBEAT_S": "0.5",
             "COINSTREAM_API_STREAM_TIMEOUT_S": "60",

@@ -1,9 +1,8 @@
-"""The api's HTTP clients against a real (stub) server: the query service and CoinGecko's coin list."""
+"""The api's HTTP clients against a real (stub) server: the query service and ingest's coin list."""
 
 import pytest
 from coinstream_api.coins import KnownCoins
 from coinstream_api.query_client import QueryClient, QueryRejected, QueryUnavailable
-from coinstream_common.settings import CoinGeckoSettings
 from coinstream_testkit.net import free_port
 
 pytestmark = pytest.mark.integration
@@ -38,8 +37,8 @@ def test_query_client_valuation_and_failures(stub):
 
 
 def test_known_coins_from_the_coin_list_and_pattern_only_fallback(stub):
-    coins = KnownCoins(CoinGeckoSettings(base_url=stub.coingecko_url))
+    coins = KnownCoins(stub.ingest_url)
     ids = coins.ids()
     assert "bitcoin" in ids and "not-a-listed-coin" not in ids
-    unreachable = KnownCoins(CoinGeckoSettings(base_url=f"http://127.0.0.1:{free_port()}/api/v3", timeout_s=1))
+    unreachable = KnownCoins(f"http://127.0.0.1:{free_port()}", timeout_s=1)
     assert unreachable.ids() is None  # pattern-only until it can be fetched

@@ -225,7 +225,7 @@ def test_kafka_down_is_a_503_not_a_hang_or_a_stack_trace(stub, it, monkeypatch):
     monkeypatch.setenv("COINSTREAM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
     monkeypatch.setenv("COINSTREAM_KAFKA_DELIVERY_TIMEOUT_MS", "1500")
     monkeypatch.setenv("COINSTREAM_API_QUERY_URL", stub.base_url)
-    monkeypatch.setenv("COINSTREAM_COINGECKO_BASE_URL", stub.coingecko_url)
+    monkeypatch.setenv("COINSTREAM_API_INGEST_URL", stub.ingest_url)
     monkeypatch.setenv("COINSTREAM_API_API_KEYS", it.KEY)
     from coinstream_api.app import create_app
 

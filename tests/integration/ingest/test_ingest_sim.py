@@ -14,13 +14,14 @@ from collections import Counter
 import pytest
 from coingecko_sim.prices import quote
 from coinstream_common.kafka import EventProducer, make_consumer
-from coinstream_common.settings import CoinGeckoSettings, KafkaSettings
+from coinstream_common.settings import KafkaSettings
 from coinstream_common.timeutil import grid, parse_instant, to_iso
 from coinstream_contract.events import BackfillRequest, now_ms
 from coinstream_ingest.app import create_app
 from coinstream_ingest.backfill import BackfillWorker
 from coinstream_ingest.coingecko import CoinGeckoClient
 from coinstream_ingest.ingestor import Ingestor
+from coinstream_ingest.settings import CoinGeckoSettings
 
 from .conftest import SIM_SEED, read_events
 

@@ -73,7 +73,7 @@ class FakeCoins:
     def ids(self):
         return self._ids
 
-    def reload_for_unknown(self) -> bool:
+    def reload_for_unknown(self, coins=()) -> bool:
         return False
 
     def start(self):

@@ -35,9 +35,11 @@ def test_env_overrides_and_one_line_errors(monkeypatch):
 
 
 def test_bad_choice_is_rejected(monkeypatch):
+    from coinstream_ingest.settings import CoinGeckoSettings
+
     monkeypatch.setenv("COINSTREAM_COINGECKO_API_PLAN", "enterprise")
     with pytest.raises(settings.SettingsError, match="COINSTREAM_COINGECKO_API_PLAN"):
-        settings.load(settings.CoinGeckoSettings)
+        settings.load(CoinGeckoSettings)
 
 
 def test_known_env_vars_per_service():
@@ -95,9 +97,10 @@ def test_a_group_lives_with_the_only_component_reading_it_or_in_the_skeleton():
 
 def test_secret_fields_are_marked_on_their_groups():
     from coinstream_api.settings import ApiSettings
+    from coinstream_ingest.settings import CoinGeckoSettings
 
     assert settings.is_secret(ApiSettings, "api_keys") and not settings.is_secret(ApiSettings, "query_url")
-    assert settings.is_secret(settings.CoinGeckoSettings, "api_key")
+    assert settings.is_secret(CoinGeckoSettings, "api_key")
     assert {"COINSTREAM_API_API_KEYS", "COINSTREAM_COINGECKO_API_KEY"} <= settings.SECRET_ENV_VARS
     assert components.secret_env_vars() == {"COINSTREAM_API_API_KEYS", "COINSTREAM_COINGECKO_API_KEY"}
 

@@ -1,8 +1,6 @@
-"""Merging backfill requests in flight, subtracting known ranges, landed-day coverage (pure)."""
+"""Merging backfill requests in flight, subtracting known ranges (pure), and the worker skipping landed days."""
 
 from __future__ import annotations
-
-from datetime import date
 
 import pytest
 from coinstream_common.settings import KafkaSettings
@@ -10,7 +8,6 @@ from coinstream_contract.events import BackfillRequest
 from coinstream_ingest import history, metrics
 from coinstream_ingest.backfill import BackfillWorker, FetchedLedger, merge_ranges, merge_requests, subtract
 from coinstream_ingest.coingecko import CoinGeckoUnavailable, UnknownCoin
-from coinstream_ingest.coverage import complete_days
 from coinstream_ingest.history import DAY_MS, HOUR_MS
 from coinstream_ingest.ingestor import HistoryResult
 from hypothesis import given, settings
@@ -95,21 +92,6 @@ def test_ledger_forgets_after_its_ttl():
     assert ledger.covered(("bitcoin", "eur", "hourly")) == []
     now[0] = 111.0
     assert ledger.covered(key) == []
-
-
-def test_complete_days_need_every_grid_bucket_of_the_day_inside_the_range():
-    frm, to = T0 + 12 * HOUR_MS, T0 + 3 * DAY_MS + 5 * HOUR_MS
-    counts = {
-        date(2026, 1, 1): 12,  # 12:00..23:00 inside the range: complete
-        date(2026, 1, 2): 23,  # one hour missing
-        date(2026, 1, 3): 24,
-        date(2026, 1, 4): 6,  # 00:00..05:00: complete
-    }
-    assert complete_days(counts, frm, to, "hourly") == [(frm, T0 + DAY_MS - 1), (T0 + 2 * DAY_MS, to)]
-    assert complete_days({}, frm, to, "daily") == []
-    assert complete_days({date(2026, 1, 2): 1, date(2026, 1, 3): 1}, frm, to, "daily") == [
-        (T0 + DAY_MS, T0 + 3 * DAY_MS - 1)
-    ]
 
 
 # -- the worker's batch handling, with a recording stand-in for the ingestor -------------------

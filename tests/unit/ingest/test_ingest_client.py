@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-from coinstream_common.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 from coinstream_ingest import metrics
 from coinstream_ingest.coingecko import (
     BadRequest,
@@ -18,6 +17,7 @@ from coinstream_ingest.coingecko import (
     UnknownCoin,
     retry_after_s,
 )
+from coinstream_ingest.settings import COIN_LIST_MISS_RELOAD_S, CoinGeckoSettings
 
 pytestmark = pytest.mark.unit
 

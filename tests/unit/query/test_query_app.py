@@ -357,3 +357,84 @@ def test_gateway_gives_up_after_the_one_retry():
     )
     with pytest.raises(TrinoUnavailable, match="hive_cannot_open_split"):
         gw.fetch(Statement("SELECT 1", ()), "t")
+
+
+# -- landed days (ingest asks before a backfill) --------------------------------------------
+
+
+def test_landed_days_are_the_complete_days_of_the_range():
+    from datetime import date
+
+    # 12:00 on Jan 1 to 05:00 on Jan 4, hourly: Jan 1 needs 12 buckets, Jan 2 and 3 need 24, Jan 4 needs 6.
+    rows = [(date(2026, 1, 1), 12), (date(2026, 1, 2), 23), ("2026-01-03", 24), (date(2026, 1, 4), 6)]
+    gw = FakeGateway(rows)
+    resp = client(gw).get(
+        "/v1/landed/bitcoin?vs_currency=eur&interval=hourly&source=coingecko"
+        "&from=2026-01-01T11:30:00Z&to=2026-01-04T05:00:00Z"
+    )
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json() == {
+        "coin": "bitcoin",
+        "vs_currency": "eur",
+        "interval": "hourly",
+        "from": "2026-01-01T11:30:00Z",
+        "to": "2026-01-04T05:00:00Z",
+        "days": [
+            {"from": "2026-01-01T12:00:00Z", "to": "2026-01-01T23:59:59.999Z"},
+            {"from": "2026-01-03T00:00:00Z", "to": "2026-01-04T05:00:00Z"},
+        ],
+    }
+    kind, stmt = gw.calls[0]
+    assert kind == "landed" and f"FROM {FakeGateway.table}" in stmt.sql
+    assert ("bitcoin" in stmt.params) and ("eur" in stmt.params) and ("coingecko" in stmt.params)
+    assert D0 + 12 * H in stmt.params  # the scan starts at the first grid point, not at from
+
+
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("from=2026-01-02&to=2026-01-01", "invalid_range"),
+        ("from=2000-01-01&to=2026-01-01", "invalid_range"),  # longer than any backfill
+        ("from=2026-01-01", "invalid_instant"),
+        ("from=2026-01-01&to=2026-01-02&interval=weekly", "invalid_interval"),
+        ("from=2026-01-01&to=2026-01-02&vs_currency=US", "invalid_currency"),
+        ("from=2026-01-01&to=2026-01-02&source=Not%20A%20Source", "invalid_request"),
+    ],
+)
+def test_bad_landed_lookups_are_400_and_never_reach_trino(query, code):
+    gw = FakeGateway()
+    assert error_of(client(gw).get(f"/v1/landed/bitcoin?{query}")) == (400, code)
+    assert error_of(client(gw).get("/v1/landed/Bit_coin?from=2026-01-01&to=2026-01-02")) == (400, "invalid_coin")
+    assert gw.calls == []
+
+
+def test_landed_lookup_without_a_grid_point_asks_nothing_and_trino_down_is_503():
+    gw = FakeGateway()
+    resp = client(gw).get("/v1/landed/bitcoin?interval=daily&from=2026-01-01T01:00:00Z&to=2026-01-01T02:00:00Z")
+    assert resp.status_code == 200 and resp.get_json()["days"] == [] and gw.calls == []
+    down = FakeGateway(error=TrinoUnavailable("the price store (Trino) is unavailable: timed out"))
+    resp = client(down).get("/v1/landed/bitcoin?from=2026-01-01&to=2026-01-03")
+    assert error_of(resp) == (503, "trino_unavailable") and int(resp.headers["Retry-After"]) > 0
+
+
+def test_landed_lookup_runs_on_its_own_gateway_bounded_by_landed_timeout():
+    from coinstream_query.app import landed_gateway_for
+
+    slow, quick = FakeGateway(), FakeGateway([])
+    app = create_app(TrinoSettings(), QuerySettings(), ServiceSettings(), gateway=slow, landed_gateway=quick)
+    assert app.test_client().get("/v1/landed/bitcoin?from=2026-01-01&to=2026-01-03").status_code == 200
+    assert [k for k, _ in quick.calls] == ["landed"] and slow.calls == []
+
+    made = []
+    gw = landed_gateway_for(TrinoSettings(request_timeout_s=30), QuerySettings(query_timeout_s=20, landed_timeout_s=3))
+    gw._connect = lambda **kwargs: made.append(kwargs) or FakeConnection()
+    gw.fetch(Statement("SELECT 1", ()), "landed")
+    assert made[0]["request_timeout"] == 3 and made[0]["session_properties"] == {"query_max_run_time": "3s"}
+    assert gw.table == '"hive"."coinstream"."coin_prices"'
+
+
+def test_openapi_describes_the_landed_lookup():
+    doc = client(FakeGateway()).get("/openapi.json").get_json()
+    get = doc["paths"]["/v1/landed/{coin}"]["get"]
+    assert {p["name"] for p in get["parameters"]} == {"coin", "vs_currency", "from", "to", "interval", "source"}
+    assert {"200", "400", "503"} <= set(get["responses"]) and "LandedDays" in doc["components"]["schemas"]

@@ -1,13 +1,17 @@
-"""Coverage math: islands of present buckets to merged missing ranges."""
+"""Coverage math: islands of present buckets to merged missing ranges; complete (landed) days."""
+
+from datetime import date
 
 import pytest
-from coinstream_query.coverage import CoinCoverage, Island, coin_coverage, holes, runs
+from coinstream_query.coverage import CoinCoverage, Island, coin_coverage, complete_days, holes, merge_ranges, runs
 from hypothesis import given
 from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
 
 H = 3_600_000
+DAY = 86_400_000
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
 def test_holes_between_islands_and_at_both_ends():
@@ -47,3 +51,26 @@ def test_holes_agree_with_bucket_flags(flags):
     assert cov.present == len(present) and cov.expected == len(grid)
     # Ranges are maximal: two missing ranges never touch.
     assert all(a[1] < b[0] for a, b in zip(cov.missing, cov.missing[1:]))
+
+
+def test_complete_days_need_every_grid_bucket_of_the_day_inside_the_range():
+    frm, to = T0 + 12 * H, T0 + 3 * DAY + 5 * H
+    counts = {
+        date(2026, 1, 1): 12,  # 12:00..23:00 inside the range: complete
+        date(2026, 1, 2): 23,  # one hour missing
+        date(2026, 1, 3): 24,
+        date(2026, 1, 4): 6,  # 00:00..05:00: complete
+    }
+    assert complete_days(counts, frm, to, "hourly") == [(frm, T0 + DAY - 1), (T0 + 2 * DAY, to)]
+    assert complete_days({}, frm, to, "daily") == []
+    assert complete_days({date(2026, 1, 2): 1, date(2026, 1, 3): 1}, frm, to, "daily") == [(T0 + DAY, T0 + 3 * DAY - 1)]
+
+
+def test_a_day_with_no_grid_point_inside_the_range_is_never_complete():
+    # 5m grid from 23:58 to 00:03 of the next day: one point (00:00) on day two, none on day one.
+    frm, to = T0 + DAY - 2 * 60_000, T0 + DAY + 3 * 60_000
+    assert complete_days({date(2026, 1, 1): 5, date(2026, 1, 2): 1}, frm, to, "5m") == [(T0 + DAY, to)]
+
+
+def test_merge_ranges_joins_touching_and_overlapping_ranges():
+    assert merge_ranges([(10, 20), (0, 4), (5, 9), (15, 30), (32, 40)]) == [(0, 30), (32, 40)]

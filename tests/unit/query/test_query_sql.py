@@ -87,3 +87,17 @@ def test_builders_refuse_empty_inputs():
 def test_utc_day():
     assert sql.utc_day(JAN1 - 1) == date(2025, 12, 31)
     assert sql.utc_day(JAN1) == date(2026, 1, 1)
+
+
+def test_day_buckets_bind_everything_quote_the_table_and_filter_the_source_only_when_asked():
+    hostile = "x') OR 1=1 --"
+    stmt = sql.day_buckets(TABLE, hostile, "usd", JAN1, JAN1 + 2 * DAY - 1, 3_600_000, source=hostile)
+    assert f"FROM {TABLE}" in stmt.sql and hostile not in stmt.sql
+    assert stmt.sql.count("?") == len(stmt.params)
+    assert "source = ?" in stmt.sql and stmt.params.count(hostile) == 2
+    # Both ends inclusive: the last day scanned holds ``last``; one step to bucket by.
+    assert date(2026, 1, 1) in stmt.params and date(2026, 1, 2) in stmt.params and date(2026, 1, 3) not in stmt.params
+    assert "ts <= " in stmt.sql and stmt.params.count(3_600_000) == 1
+    assert "GROUP BY day" in stmt.sql
+    plain = sql.day_buckets(TABLE, "bitcoin", "usd", JAN1, JAN1 + DAY, DAY)
+    assert "source" not in plain.sql and plain.sql.count("?") == len(plain.params)
