@@ -150,8 +150,10 @@ def summary(outcomes: list[Outcome], started: datetime) -> str:
         + ", ".join(f"{o.name} {o.seconds:.0f} s" for o in outcomes)
         + ".",
         "",
-        f"{'All figures met their targets.' if not failed else f'{failed} figure(s) or bench(es) FAILED.'} "
-        "Each bench's full output: bench/results/<bench>.log.",
+        (
+            f"{'All figures met their targets.' if not failed else f'{failed} figure(s) or bench(es) FAILED.'} "
+            "Each bench's full output: bench/results/<bench>.log."
+        ),
         "",
     ]
     return "\n".join(header) + table(outcomes) + "\n"

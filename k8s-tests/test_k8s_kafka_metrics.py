@@ -38,7 +38,7 @@ def exporter_name(rules: dict, mbean: str) -> str | None:
     for rule in rules["rules"]:
         match = re.search(rule["pattern"], mbean)
         if match:
-            name = re.sub(r"\$(\d+)", lambda g: match.group(int(g.group(1))) or "", rule["name"])
+            name = re.sub(r"\$(\d+)", lambda g, m=match: m.group(int(g.group(1))) or "", rule["name"])
             name = re.sub(r"[^a-zA-Z0-9:_]", "_", name)
             return name.lower() if rules.get("lowercaseOutputName") else name
     return None

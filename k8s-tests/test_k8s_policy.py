@@ -56,7 +56,7 @@ BREAKAGES = {
     ),
     "env": lambda d: _set_env(d, {"COINSTREAM_API_QUERY_URL": "http://elsewhere"}),
     "secrets": lambda d: find(d, "Secret", f"{FULL}-api-keys")["stringData"].clear(),
-    "network": lambda d: [np for np in by_kind(d, "NetworkPolicy") if np["metadata"]["name"] == f"{FULL}-query"][0][
+    "network": lambda d: next(np for np in by_kind(d, "NetworkPolicy") if np["metadata"]["name"] == f"{FULL}-query")[
         "spec"
     ]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]}),
 }

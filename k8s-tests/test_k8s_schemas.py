@@ -134,6 +134,7 @@ def kubeconform(stream: str, location: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
 
 

@@ -56,7 +56,7 @@ class HelmResult:
 
 
 def helm(*args: str, timeout: float = 120) -> HelmResult:
-    proc = subprocess.run([tool("helm"), *args], capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([tool("helm"), *args], capture_output=True, text=True, timeout=timeout, check=False)
     return HelmResult(proc.returncode, proc.stdout, proc.stderr)
 
 

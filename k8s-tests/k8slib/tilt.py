@@ -18,6 +18,7 @@ def run_check(path: Path, context: str = "kind-coinstream") -> subprocess.Comple
         text=True,
         timeout=60,
         env={**os.environ, "TILTFILE_CHECK_CONTEXT": context},
+        check=False,
     )
 
 
