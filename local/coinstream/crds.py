@@ -94,7 +94,12 @@ def go_module_dir(module: str, version: str) -> Path:
     if not shutil.which("go"):
         raise FetchError("go is not installed: the operators' CRDs come from their Go modules")
     proc = subprocess.run(
-        ["go", "mod", "download", "-json", f"{module}@{version}"], capture_output=True, text=True, timeout=600, cwd="/"
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd="/",
+        check=False,
     )
     try:
         info = json.loads(proc.stdout)

@@ -63,7 +63,7 @@ class Component(ABC):
     def safe_health(self) -> Health:
         try:
             return self.health()
-        except Exception as exc:  # a health check reports, it does not raise
+        except Exception as exc:  # noqa: BLE001 - a health check reports any failure, it does not raise
             return Health(False, f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
 
     def start(self, say=print) -> str:

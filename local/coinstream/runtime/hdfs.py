@@ -310,6 +310,7 @@ class NameNode(_HdfsDaemon):
                 text=True,
                 cwd=self.home,
                 timeout=180,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise StartError("hdfs-namenode: formatting the name directory took over 180s") from None

@@ -117,6 +117,7 @@ class Kafka(Component):
             ],
             capture_output=True,
             text=True,
+            check=False,
         )
         if result.returncode != 0:
             lines = (result.stderr or result.stdout).strip().splitlines()

@@ -179,7 +179,7 @@ def remove_isolated(lander: PriceLander, run: str) -> None:
     for sql in (f"DROP TABLE IF EXISTS hive.{schema}.coin_prices", f"DROP SCHEMA IF EXISTS hive.{schema}"):
         try:
             run_query(cfg.host, cfg.trino_port, "coinstream-cleanup", sql, timeout_s=30)
-        except Exception:  # noqa: BLE001 - best effort
+        except Exception:  # noqa: BLE001, S110 - best effort: the cleanup goes on whatever this step raised
             pass
     topics = [
         env[k] for k in ("COINSTREAM_TOPIC_PRICES", "COINSTREAM_TOPIC_PRICES_DLQ", "COINSTREAM_TOPIC_PRICES_LANDED")
@@ -188,7 +188,7 @@ def remove_isolated(lander: PriceLander, run: str) -> None:
     for future in admin.delete_topics(topics).values():
         try:
             future.result(timeout=15)
-        except Exception:  # noqa: BLE001 - best effort
+        except Exception:  # noqa: BLE001, S110 - best effort: the cleanup goes on whatever this step raised
             pass
     try:
         requests.delete(

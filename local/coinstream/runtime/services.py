@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import requests
 
@@ -41,7 +42,7 @@ class GunicornService(Component):
     app_module = ""
     port_setting = ""
     workers = 2
-    extra_env: dict[str, str] = {}
+    extra_env: ClassVar[dict[str, str]] = {}
     start_timeout_s = 60.0
 
     @property

@@ -254,7 +254,7 @@ class Trino(Component):
                 WebHdfs.for_settings(self.cfg).mkdirs(table_dir.removeprefix(self.cfg.hdfs_uri))
             self._query(trino_create_schema(s.catalog, s.schema_, warehouse), timeout_s=60.0)
             self._query(trino_create_price_table(s.catalog, s.schema_, warehouse), timeout_s=60.0)
-        except Exception as exc:  # one line for a person, not a traceback
+        except Exception as exc:  # noqa: BLE001 - any failure: a StartError of one line, not a traceback
             detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             raise StartError(f"trino: creating {s.catalog}.{s.schema_}.{PRICE_TABLE} failed: {detail}") from None
 
