@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from coinstream_common import metrics
 from coinstream_common.kafka import watermarks
@@ -65,7 +66,7 @@ class Subscription:
 class LandedWatcher(TopicReader):
     thread_name = "landed-watcher"
     group_name = "landed"
-    consumer_config = {"auto.offset.reset": "latest", "log_level": 0}
+    consumer_config: ClassVar[dict[str, Any]] = {"auto.offset.reset": "latest", "log_level": 0}
     retry_s = 2.0
 
     def __init__(self, kafka: KafkaSettings, topic: str, group_prefix: str) -> None:

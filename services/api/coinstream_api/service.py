@@ -33,6 +33,7 @@ from .landed import touches
 from .query_client import QueryRejected, QueryUnavailable
 from .settings import ApiSettings
 from .state import BadValuation, PortfolioState, build_state
+from .store import StoreUnavailable
 from .validation import Limits, validate_portfolio
 from .valuation_cache import ValuationCache, ValuationKey
 
@@ -164,7 +165,7 @@ class PortfolioService:
             raise self._not_found(portfolio_id)
         try:
             portfolio = self.store.get(portfolio_id)
-        except Exception as exc:
+        except (StoreUnavailable, KafkaException) as exc:
             log.warning("portfolio lookup failed: %s", exc)
             raise ApiError(
                 503,

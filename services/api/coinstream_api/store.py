@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any, ClassVar
 
 from coinstream_common import metrics
 from coinstream_common.kafka import watermarks
@@ -32,7 +33,7 @@ class StoreUnavailable(RuntimeError):
 class PortfolioStore(TopicReader):
     thread_name = "portfolio-store"
     group_name = "portfolios"
-    consumer_config = {"enable.partition.eof": True, "log_level": 0}
+    consumer_config: ClassVar[dict[str, Any]] = {"enable.partition.eof": True, "log_level": 0}
     retry_s = 1.0
 
     def __init__(self, kafka: KafkaSettings, topic: str, group_prefix: str, wait_s: float = 5.0) -> None:

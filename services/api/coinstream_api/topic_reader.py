@@ -61,7 +61,7 @@ class TopicReader:
                     consumer = make_consumer(self._kafka, self.group_id, [self.topic], **self.consumer_config)
                     self._connected(consumer)
                 self._step(consumer)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the thread outlives any failure; _failed logs it
                 if not self._failed(exc) and consumer is not None:
                     consumer.close()
                     consumer = None

@@ -31,6 +31,8 @@ charts with the current price.
 
 from __future__ import annotations
 
+import math
+
 from coinstream_common.timeutil import grid
 from coinstream_contract.vocabulary import INTERVAL_MS
 
@@ -144,7 +146,7 @@ def parse_days(days: str, now_ms: int, first_ms: int) -> int:
         value = float(text)
     except ValueError:
         raise ParamError(f"invalid days {days!r}: a positive number or max") from None
-    if not value > 0 or value != value or value == float("inf"):
+    if not value > 0 or math.isnan(value) or math.isinf(value):
         raise ParamError(f"invalid days {days!r}: a positive number or max")
     return now_ms - int(value * DAY_MS)
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -172,10 +173,8 @@ class BackfillWorker:
                 self.stop_event.wait(5.0)
             finally:
                 if consumer is not None:
-                    try:
+                    with contextlib.suppress(KafkaException, RuntimeError):  # closing a broken or closed consumer
                         consumer.close()
-                    except Exception:  # noqa: BLE001 - closing a broken consumer
-                        pass
 
     def handle(self, batch: list[BackfillRequest]) -> None:
         """Fetch every job of a batch; raises (so nothing is committed) on a retryable failure."""

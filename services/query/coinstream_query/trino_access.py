@@ -199,5 +199,5 @@ class TrinoGateway:
 def _close_quietly(conn: Any) -> None:
     try:
         conn.close()
-    except Exception:  # closing a broken connection may fail again; nothing to do about it
-        pass
+    except (trino.exceptions.Error, trino.exceptions.HttpError, requests.RequestException, OSError) as exc:
+        log.debug("closing a broken trino connection failed again: %s", exc)

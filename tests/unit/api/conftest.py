@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from coinstream_api.settings import ApiSettings
+from coinstream_api.store import StoreUnavailable
 from coinstream_common.kafka import DeliveryError
 from coinstream_common.settings import KafkaSettings, TopicSettings
 from coinstream_common.timeutil import to_iso
@@ -24,7 +25,7 @@ class FakeStore:
 
     def get(self, pid):
         if self.fail:
-            raise RuntimeError("kafka down")
+            raise StoreUnavailable("kafka down")
         return self.portfolios.get(pid)
 
 
