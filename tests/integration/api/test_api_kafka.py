@@ -75,11 +75,11 @@ def test_create_answers_202_at_once_then_the_stream_follows_landed_data_to_compl
         "solana": {d: 150.0 + (d % 3) for d in range(10)},
     }
     # Land in batches: first half of each coin, then the rest; each batch is a landed notification.
-    for coin in prices:
-        env.land_days(coin, {d: p for d, p in prices[coin].items() if d < 5})
+    for coin, by_day in prices.items():
+        env.land_days(coin, {d: p for d, p in by_day.items() if d < 5})
         time.sleep(0.3)
-    for coin in prices:
-        env.land_days(coin, {d: p for d, p in prices[coin].items() if d >= 5})
+    for coin, by_day in prices.items():
+        env.land_days(coin, {d: p for d, p in by_day.items() if d >= 5})
         time.sleep(0.3)
     complete = reader.wait_for("complete", 60)
     reader.close()

@@ -150,7 +150,7 @@ def test_compaction_of_a_finished_day_keeps_query_results_identical(lander):
         ]
         all_events += evs
         produce(lander, [e.to_json() for e in evs])
-        lander.wait_until(lambda: counts(lander, [coin])[0] >= (w + 1) * per_wave, 60, f"wave {w}")
+        lander.wait_until(lambda w=w: counts(lander, [coin])[0] >= (w + 1) * per_wave, 60, f"wave {w}")
     as_utc = lambda ms: datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
     expected = (
         len(all_events),

@@ -209,7 +209,7 @@ def _wait_for_scrapes(url: str, since: float, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         active = requests.get(f"{url}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
-        scraped = [datetime.fromisoformat(t["lastScrape"].replace("Z", "+00:00")).timestamp() for t in active]
+        scraped = [datetime.fromisoformat(t["lastScrape"]).timestamp() for t in active]
         if active and min(scraped) > since:
             return
         time.sleep(1)

@@ -9,6 +9,7 @@ volatility with ``statistics.stdev``, P&L from the per-lot cash flows.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 
@@ -84,7 +85,7 @@ def reference(ts, prices, lots, periods_per_year):
             max_dd = max(max_dd, 1.0 - series[j] / series[i])
 
     returns = []
-    for a, b in zip(valued, valued[1:]):
+    for a, b in itertools.pairwise(valued):
         if value(a) == 0 and b not in entry.values():
             continue
         returns.append(index[b] / index[a] - 1.0)

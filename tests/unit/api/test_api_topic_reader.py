@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any, ClassVar
 
 import pytest
 from coinstream_api import topic_reader
@@ -25,7 +26,7 @@ class Scripted(TopicReader):
     """Fails the rounds listed in ``fail`` (keeping the consumer if ``keep``), stops after ``rounds``."""
 
     group_name = "scripted"
-    consumer_config = {"log_level": 0}
+    consumer_config: ClassVar[dict[str, Any]] = {"log_level": 0}
     retry_s = 0.0
 
     def __init__(self, fail: set[int], keep: bool, rounds: int) -> None:

@@ -128,7 +128,7 @@ def test_chunks_partition_the_grid_and_ask_for_the_right_granularity(r):
 def test_split_and_normalise_yield_exactly_the_asked_grid(r):
     interval, a, b = r
     from_ms, to_ms = _range(interval, a, b)
-    f, t, chunks, events = run(from_ms, to_ms, interval)
+    f, t, _chunks, events = run(from_ms, to_ms, interval)
     assert [e.ts for e in events] == grid(f, t, interval)
     assert all(e.price == fake_price(e.ts) and e.market_cap == fake_price(e.ts) * 1e6 for e in events)
     assert len({e.event_id for e in events}) == len(events)

@@ -19,6 +19,6 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def run_promtool(promtool):
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([promtool, *args], capture_output=True, text=True, timeout=120)
+        return subprocess.run([promtool, *args], capture_output=True, text=True, timeout=120, check=False)
 
     return run

@@ -117,7 +117,9 @@ def test_missing_jdk_is_one_clear_line(tmp_path):
 
 def test_cli_bad_setting_is_one_line(tmp_path):
     env = {"COINSTREAM_LOCAL_KAFKA_PORT": "nine", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "coinstream.cli", "status"], capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "coinstream.cli", "status"], capture_output=True, text=True, env=env, check=False
+    )
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "COINSTREAM_LOCAL_KAFKA_PORT" in out.stderr
     assert "Traceback" not in out.stderr
@@ -133,7 +135,12 @@ def test_cli_missing_jdk_is_one_line(tmp_path):
         "HOME": str(tmp_path),
     }
     out = subprocess.run(
-        [sys.executable, "-m", "coinstream.cli", "up", "kafka"], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "coinstream.cli", "up", "kafka"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert out.returncode == 1, out.stderr
     last = out.stderr.strip().splitlines()[-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from coingecko_sim import chart
 from coingecko_sim.chart import DAY_MS, GRACE_MS, ParamError, PlanError
@@ -83,7 +85,7 @@ def test_range_points_are_the_grid_inside_the_range(step, step_ms):
     assert points and all(p % step_ms == 0 for p in points)
     assert points[0] >= from_ms and points[0] - step_ms < from_ms
     assert points[-1] <= to_ms and points[-1] + step_ms > to_ms
-    assert all(b - a == step_ms for a, b in zip(points, points[1:]))
+    assert all(b - a == step_ms for a, b in itertools.pairwise(points))
 
 
 def test_range_points_stop_at_now_and_start_at_the_first_instant():
