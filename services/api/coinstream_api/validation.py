@@ -104,7 +104,7 @@ def validate_portfolio(data: dict, limits: Limits, known_coins: Collection[str] 
         raise ApiError(
             400, "too_many_holdings", f"{len(data['holdings'])} holdings; at most {limits.max_holdings} are allowed"
         )
-    req: PortfolioRequest = parse(PortfolioRequest, data)  # type: ignore[assignment]
+    req = parse(PortfolioRequest, data)
     vs = req.vs_currency.lower()
     if vs not in limits.vs_currencies:
         raise ApiError(

@@ -67,4 +67,4 @@ class SimConfig(BaseSettings):
 
 def from_env() -> SimConfig:
     """The settings, or one clear line naming the bad variable (SystemExit, status 2)."""
-    return load(SimConfig)  # type: ignore[arg-type]  # any BaseSettings group works
+    return load(SimConfig)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from coinstream_contract.events import Event, EventError
 from coinstream_contract.topics import TopicSpec
@@ -25,6 +26,8 @@ from . import metrics
 from .settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
 
 
 class DeliveryError(RuntimeError):
@@ -137,8 +140,8 @@ def watermarks(consumer: Consumer, topic: str, timeout_s: float) -> dict[int, tu
 
 def consume_events(
     consumer: Consumer,
-    event_type: type[Event],
-    handle: Callable[[list[Event]], None],
+    event_type: type[E],
+    handle: Callable[[list[E]], None],
     stop: threading.Event,
     batch_size: int = 500,
     poll_timeout_s: float = 0.5,
@@ -153,11 +156,12 @@ def consume_events(
         messages = consumer.consume(batch_size, timeout=poll_timeout_s)
         if not messages:
             continue
-        events: list[Event] = []
+        events: list[E] = []
         for msg in messages:
-            if msg.error():
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("consume error: %s", msg.error())
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", err)
                 continue
             metrics.KAFKA_CONSUMED.labels(msg.topic()).inc()
             try:
@@ -184,10 +188,11 @@ def _rewind(consumer: Consumer, messages: list[Message]) -> None:
     """Seek each partition back to the earliest record of the failed batch."""
     first: dict[tuple[str, int], int] = {}
     for msg in messages:
-        if msg.error():
+        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        if msg.error() or topic is None or partition is None or offset is None:
             continue
-        tp = (msg.topic(), msg.partition())
-        first[tp] = min(first.get(tp, msg.offset()), msg.offset())
+        tp = (topic, partition)
+        first[tp] = min(first.get(tp, offset), offset)
     for (topic, partition), offset in first.items():
         consumer.seek(TopicPartition(topic, partition, offset))
 

@@ -25,7 +25,7 @@ PREFIX = "COINSTREAM_"
 SECRET_ENV_VARS: set[str] = set()
 
 
-def env_name(group: type[SettingsGroup], field: str) -> str:
+def env_name(group: type[BaseSettings], field: str) -> str:
     info = group.model_fields[field]
     if info.alias:
         return info.alias
@@ -116,7 +116,7 @@ class ServiceSettings(SettingsGroup):
         return value.upper() if isinstance(value, str) else value
 
 
-G = TypeVar("G", bound=SettingsGroup)
+G = TypeVar("G", bound=BaseSettings)  # a SettingsGroup, or a settings class of its own (sim, local)
 
 
 class SettingsError(SystemExit):

@@ -10,17 +10,20 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from flask import Flask, Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import metrics
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
 
 ReadinessCheck = Callable[[], tuple[bool, str]]
 
@@ -71,7 +74,7 @@ def validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse(model: type[BaseModel], data: Any) -> BaseModel:
+def parse(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -81,13 +84,15 @@ def parse(model: type[BaseModel], data: Any) -> BaseModel:
 def create_app(
     service: str,
     openapi: dict[str, Any],
-    readiness: list[ReadinessCheck] | None = None,
+    readiness: Sequence[ReadinessCheck] | None = None,
     settings: ServiceSettings | None = None,
 ) -> Flask:
     settings = settings or ServiceSettings()
     app = Flask(service)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False
+    json_provider = DefaultJSONProvider(app)  # Flask's own, keeping the documents' key order
+    json_provider.sort_keys = False
+    app.json = json_provider
     checks = list(readiness or [])
 
     @app.before_request
@@ -126,7 +131,7 @@ def create_app(
         if exc.code == 413:
             message = f"request body larger than {settings.max_body_bytes} bytes"
         headers = {}
-        if exc.code == 405 and exc.valid_methods:
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             headers["Allow"] = ", ".join(exc.valid_methods)
         return error_response(exc.code or 500, _http_code(exc), message, headers)
 

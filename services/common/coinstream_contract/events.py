@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -34,11 +34,17 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     SCHEMA: ClassVar[str]
 
+    @property
+    def key(self) -> str:
+        """The Kafka message key (each event type says which field)."""
+        raise NotImplementedError
+
     def to_json(self) -> bytes:
         return json.dumps(self.model_dump(mode="json", by_alias=True), separators=(",", ":")).encode()
 
     @classmethod
-    def from_json(cls, raw: bytes | str | dict[str, Any]):
+    def from_json(cls, raw: bytes | str | dict[str, Any] | None) -> Self:
+        """The event ``raw`` holds; ``EventError`` if it is none (also for a record without a value)."""
         try:
             data = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
         except (ValueError, UnicodeDecodeError) as exc:

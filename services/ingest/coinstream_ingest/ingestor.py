@@ -113,10 +113,10 @@ class Ingestor:
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for f in pending:
                 f.cancel()
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
+            errors = [exc for f in done if (exc := f.exception()) is not None]
+            if errors:
                 wait(pending)  # let running chunks finish before the error is reported
-                raise failed[0].exception()
+                raise errors[0]
             total = sum(f.result() for f in futures)
         log.info(
             "history %s/%s %s: %d chunks, %d events in %.2fs",

@@ -198,7 +198,7 @@ def valuation_request(
     holdings_raw = data.get("holdings")
     if isinstance(holdings_raw, list) and len(holdings_raw) > MAX_HOLDINGS:
         raise ApiError(400, "too_many_holdings", f"at most {MAX_HOLDINGS} holdings, got {len(holdings_raw)}")
-    body: ValuationRequest = parse(ValuationRequest, data)  # type: ignore[assignment]
+    body = parse(ValuationRequest, data)
     vs = currency(body.vs_currency)
     win = window(body.from_, body.to, body.interval, max_points)
     holdings = [
