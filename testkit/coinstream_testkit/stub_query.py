@@ -47,7 +47,8 @@ def valuation(table: PriceTable, body: dict) -> dict:
     open_runs: dict[str, int | None] = {h["coin"]: None for h in holdings}
     last_missing: dict[str, int] = {}
     for t in points_ts:
-        total, point_status, held = 0.0, "observed", {}
+        total: float | None = 0.0
+        point_status, held = "observed", {}
         for h in holdings:
             coin = h["coin"]
             times, prices = per_coin[coin]
@@ -60,8 +61,9 @@ def valuation(table: PriceTable, body: dict) -> dict:
                 status, price, price_ts = "missing", None, None
             if status == "observed":
                 present += 1
-                if open_runs[coin] is not None:
-                    missing.append({"coin": coin, "from": to_iso(open_runs[coin]), "to": to_iso(last_missing[coin])})
+                run_start = open_runs[coin]
+                if run_start is not None:
+                    missing.append({"coin": coin, "from": to_iso(run_start), "to": to_iso(last_missing[coin])})
                     open_runs[coin] = None
             else:
                 if open_runs[coin] is None:

@@ -83,9 +83,10 @@ def valuate(
             status = classify(t, last.ts_ms if last else None, step_ms, staleness_ms)
             price = last.price if last and status != "missing" else None
             price_ts = last.ts_ms if last and status != "missing" else None
+            value: float | None
             if amount == 0:
                 value = 0.0
-            elif status == "missing":
+            elif price is None:  # status "missing"
                 value = None
             else:
                 value = amount * price

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 from datetime import UTC, datetime
+from typing import Any
 
 import matplotlib
 
@@ -37,6 +38,12 @@ def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+def _x(ms: int) -> Any:
+    """An x coordinate: the datetime, which matplotlib's date converter turns into its numbers.
+    Any, because matplotlib's type hints take only the converted floats."""
+    return _dt(ms)
+
+
 def _nan(values):
     return [math.nan if v is None else v for v in values]
 
@@ -48,7 +55,9 @@ def _money_formatter(ax) -> FuncFormatter:
     return FuncFormatter(lambda x, _pos: f"{x:,.{decimals}f}")
 
 
-def _money(x: float) -> str:
+def _money(x: float | None) -> str:
+    if x is None:
+        return "n/a"
     return f"{x:,.2f}" if abs(x) < 1e6 else f"{x:,.0f}"
 
 
@@ -80,7 +89,7 @@ def _invested_series(state: PortfolioState) -> list[float | None]:
         if v is None or f.start_value is None:
             out.append(None)
             continue
-        pnl = sum(series[i] for series in s.coin_pnl.values() if series[i] is not None)
+        pnl = sum(p for series in s.coin_pnl.values() if (p := series[i]) is not None)
         out.append(v - pnl)  # value - P&L so far = start value + purchases so far
     return out
 
@@ -168,7 +177,7 @@ def _draw_summary(ax, state: PortfolioState) -> None:
 def build_figure(state: PortfolioState, stale: bool = False) -> Figure:
     p = state.portfolio
     step = INTERVAL_MS[p.interval]
-    xs = [_dt(t) for t in state.series.ts]
+    xs = [_x(t) for t in state.series.ts]
     fig = Figure(figsize=(13, 7.5), layout="constrained")
     gs = fig.add_gridspec(2, 2, height_ratios=(3, 2), width_ratios=(4.3, 1))
     ax = fig.add_subplot(gs[0, 0])
@@ -212,8 +221,8 @@ def build_figure(state: PortfolioState, stale: bool = False) -> Figure:
     for a in (ax, ax_pnl):
         for first, last in runs:
             a.axvspan(
-                _dt(state.series.ts[first] - step // 2),
-                _dt(state.series.ts[last] + step // 2),
+                _x(state.series.ts[first] - step // 2),
+                _x(state.series.ts[last] + step // 2),
                 facecolor=MISSING_COLOR,
                 alpha=0.25,
                 hatch="///",
@@ -227,10 +236,10 @@ def build_figure(state: PortfolioState, stale: bool = False) -> Figure:
     for h in p.holdings:
         if h.acquired_at is not None and p.from_ < h.acquired_at <= p.to:
             for a in (ax, ax_pnl):
-                a.axvline(_dt(h.acquired_at), color="#444444", linestyle=":", linewidth=1.2)
+                a.axvline(_x(h.acquired_at), color="#444444", linestyle=":", linewidth=1.2)
             ax.annotate(
                 f"buy {h.amount:g} {h.coin}",
-                xy=(_dt(h.acquired_at), 0.0),
+                xy=(_x(h.acquired_at), 0.0),
                 xycoords=("data", "axes fraction"),
                 xytext=(3, 4),
                 textcoords="offset points",
@@ -265,7 +274,7 @@ def build_figure(state: PortfolioState, stale: bool = False) -> Figure:
     locator = AutoDateLocator()
     ax_pnl.xaxis.set_major_locator(locator)
     ax_pnl.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax_pnl.set_xlim(_dt(p.from_), _dt(p.to))
+    ax_pnl.set_xlim(_x(p.from_), _x(p.to))
     ax_pnl.set_xlabel("time (UTC)")
     return fig
 

@@ -30,7 +30,7 @@ The model, stated once so the API, the chart and the tests agree:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from coinstream_contract.vocabulary import INTERVAL_MS
@@ -49,7 +49,7 @@ class Lot:
         return self.acquired_at is None or self.acquired_at <= ts
 
 
-Prices = dict[str, Sequence[float | None]]
+Prices = Mapping[str, Sequence[float | None]]
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,11 @@ def point_values(ts: Sequence[int], prices: Prices, lots: Sequence[Lot]) -> list
                 continue
             price = prices[lot.coin][i]
             if price is None:
-                total = None
+                out.append(None)
                 break
             total += lot.amount * price
-        out.append(total)
+        else:
+            out.append(total)
     return out
 
 
@@ -128,7 +129,8 @@ def compute(ts: Sequence[int], prices: Prices, lots: Sequence[Lot], interval: st
     ppy = PERIODS_PER_YEAR[interval]
     values = point_values(ts, prices, lots)
     coins = sorted({lot.coin for lot in lots})
-    valued = [i for i, v in enumerate(values) if v is not None]
+    value_at = {i: v for i, v in enumerate(values) if v is not None}
+    valued = list(value_at)
     index: list[float | None] = [None] * len(ts)
     coin_pnl: dict[str, list[float | None]] = {c: [None] * len(ts) for c in coins}
     series = Series(list(ts), values, index, coin_pnl)
@@ -136,11 +138,18 @@ def compute(ts: Sequence[int], prices: Prices, lots: Sequence[Lot], interval: st
         empty = Figures(None, None, 0, None, None, 0.0, None, None, None, None, None, None, ppy)
         return empty, series
 
+    def price(coin: str, i: int) -> float:
+        """A held coin's price at a valued point (there is one: that is what valued means)."""
+        p = prices[coin][i]
+        if p is None:
+            raise ValueError(f"{coin} has no price at valued point {i}")
+        return p
+
     def coin_value(coin: str, i: int) -> float:
-        return math.fsum(l.amount * prices[coin][i] for l in lots if l.coin == coin and l.held_at(ts[i]))
+        return math.fsum(l.amount * price(coin, i) for l in lots if l.coin == coin and l.held_at(ts[i]))
 
     first = valued[0]
-    start_value = values[first]
+    start_value = value_at[first]
     start_by_coin = {c: coin_value(c, first) for c in coins}
     purchases_by_coin = {c: 0.0 for c in coins}
     level = 1.0
@@ -152,15 +161,15 @@ def compute(ts: Sequence[int], prices: Prices, lots: Sequence[Lot], interval: st
     prev = first
     for i in valued[1:]:
         new_lots = _entering(lots, ts[prev], ts[i])
-        bought_cost = math.fsum(_cost(l, prices[l.coin][i]) for l in new_lots)
+        bought_cost = math.fsum(_cost(l, price(l.coin, i)) for l in new_lots)
         for l in new_lots:
-            purchases_by_coin[l.coin] += _cost(l, prices[l.coin][i])
+            purchases_by_coin[l.coin] += _cost(l, price(l.coin, i))
         # What was held at prev, valued now (summed directly: V_t - E_t would cancel badly).
-        before = math.fsum(l.amount * prices[l.coin][i] for l in lots if l.held_at(ts[prev]))
-        growth = before / values[prev] if values[prev] > 0 else 1.0
-        entry = values[i] / (before + bought_cost) if bought_cost > 0 else 1.0
+        before = math.fsum(l.amount * price(l.coin, i) for l in lots if l.held_at(ts[prev]))
+        growth = before / value_at[prev] if value_at[prev] > 0 else 1.0
+        entry = value_at[i] / (before + bought_cost) if bought_cost > 0 else 1.0
         factor = growth * entry
-        if values[prev] > 0 or bought_cost > 0:  # a step with nothing invested is no return
+        if value_at[prev] > 0 or bought_cost > 0:  # a step with nothing invested is no return
             step_returns.append(factor - 1.0)
         level *= factor
         index[i] = level
@@ -171,7 +180,7 @@ def compute(ts: Sequence[int], prices: Prices, lots: Sequence[Lot], interval: st
         prev = i
 
     last = valued[-1]
-    end_value = values[last]
+    end_value = value_at[last]
     purchases = math.fsum(purchases_by_coin.values())
     invested = start_value + purchases
     pnl = end_value - start_value - purchases

@@ -46,7 +46,8 @@ class QueryClient:
             code = (body or {}).get("error", {}).get("code") if isinstance(body, dict) else None
             raise QueryUnavailable(f"query service answered {resp.status_code}{f' ({code})' if code else ''}")
         if resp.status_code >= 400:
-            err = body.get("error") if isinstance(body.get("error"), dict) else {}
+            error = body.get("error")
+            err = error if isinstance(error, dict) else {}
             raise QueryRejected(f"{err.get('code', resp.status_code)}: {err.get('message', '')}")
         return body
 

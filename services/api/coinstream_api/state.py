@@ -111,9 +111,12 @@ def build_state(portfolio: PortfolioEvent, valuation: dict[str, Any], as_of_ms: 
             for c in coins:
                 h = held.get(c) or {}
                 price, status = h.get("price"), h.get("status", STATUS_MISSING)
-                usable = status != STATUS_MISSING and isinstance(price, (int, float)) and not isinstance(price, bool)
-                prices[c].append(float(price) if usable else None)
-                coin_status[c].append(status if usable else STATUS_MISSING)
+                if status != STATUS_MISSING and isinstance(price, (int, float)) and not isinstance(price, bool):
+                    prices[c].append(float(price))
+                    coin_status[c].append(status)
+                else:
+                    prices[c].append(None)
+                    coin_status[c].append(STATUS_MISSING)
         cov = valuation["coverage"]
         missing = [
             MissingRange(m["coin"], parse_instant(m["from"]), parse_instant(m["to"])) for m in cov.get("missing", [])
