@@ -187,9 +187,9 @@ class BatchLander:
                     self.notifier.send(notification)
                     step("notify")
                 metrics.LANDER_ROWS_LANDED.inc(summary.rows)
-                metrics.PIPELINE_LAG_SECONDS.labels("landed").set(
-                    max(0.0, time.time() - summary.max_ingested_at / 1000)
-                )
+                max_ingested_at = summary.max_ingested_at  # None only without rows
+                if max_ingested_at is not None:
+                    metrics.PIPELINE_LAG_SECONDS.labels("landed").set(max(0.0, time.time() - max_ingested_at / 1000))
             self._first_batch = False
             self.run_last_batch = batch_id
             metrics.LANDER_BATCHES.labels("ok").inc()

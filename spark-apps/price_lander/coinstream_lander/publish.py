@@ -11,6 +11,7 @@ adding a second copy, and a reader sees a file whole or not at all.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 
@@ -98,7 +99,7 @@ class HadoopFiles:
         """(name, is_directory) of the entries of ``uri``; [] when it does not exist."""
         return [(name, is_dir) for name, is_dir, _ in self.entries(uri)]
 
-    def entries(self, uri: str) -> list[tuple[str, bool, int]]:
+    def entries(self, uri: str) -> builtins.list[tuple[str, bool, int]]:  # list: the method above
         """(name, is_directory, size in bytes) of the entries of ``uri``; [] when it does not exist."""
         path = self._path(uri)
         if not self._fs.exists(path):

@@ -153,7 +153,7 @@ class Runner:
         failure: BaseException | None = None
         while not self.stopping.is_set():
             try:
-                if query.awaitTermination(1.0):
+                if query.awaitTermination(1):  # seconds
                     failure = query.exception()
                     break
             except Exception as exc:  # noqa: BLE001 - StreamingQueryException: the query died

@@ -65,7 +65,11 @@ def field_rules() -> tuple[FieldRule, ...]:
     model = PriceEvent.model_json_schema(by_alias=True)
     rules = PRICE_EVENT_SPARK_RULES
     required = set(rules["required"]) | set(model.get("required", ()))
-    patterns = {name[: -len("_pattern")]: value for name, value in rules.items() if name.endswith("_pattern")}
+    patterns = {
+        name[: -len("_pattern")]: value
+        for name, value in rules.items()
+        if name.endswith("_pattern") and isinstance(value, str)
+    }
     out = [_field_rule(name, prop, name in required, patterns) for name, prop in model["properties"].items()]
     by_name = {r.name: r for r in out}
     if by_name["schema"].const != rules["schema"]:
