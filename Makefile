@@ -1,13 +1,13 @@
 # The two commands of the README:
 #   make up    install everything, then `coinstream up` (the whole system on this machine)
-#   make test  install everything, then the whole test suite against real servers
+#   make test  install everything, lint (make lint), then the whole test suite against real servers
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := $(HOME)/.cache/coinstream/tools
 
-.PHONY: install up down status test test-unit docs bench k8s-tools system-packages k8s-up k8s-down k8s-test k8s-tilt
+.PHONY: install up down status lint test test-unit docs bench k8s-tools system-packages k8s-up k8s-down k8s-test k8s-tilt
 
 # The venv and the project in it, under one lock: make targets started side by side (CI
 # builds the cluster beside the tests) wait for each other instead of racing one pip.
@@ -42,7 +42,13 @@ down:
 status:
 	$(BIN)/coinstream status
 
-test: install
+# ruff (lint and format) and mypy, configured in pyproject.toml; make test runs it first.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install lint
 	PATH="$(BIN):$$PATH" scripts/audit.sh
 	PATH="$(TOOLS)/bin:$$PATH" $(BIN)/pytest
 
