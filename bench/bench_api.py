@@ -35,6 +35,7 @@ from pathlib import Path
 import requests
 from coinstream_testkit.net import free_port
 from coinstream_testkit.stats import percentile
+from coinstream_testkit.stub_query import WELL_KNOWN_COINS
 
 DAY = 86_400_000
 
@@ -213,20 +214,7 @@ def bench_valuation(samples: int) -> list[dict]:
             return [{"skipped": f"the {name} service at {url} is not ready: {ready.text[:200]}"}]
     key = os.environ.get("COINSTREAM_API_API_KEYS", "dev-key").split(",")[0].strip()
     coins = requests.get(f"http://{local.host}:{local.sim_port}/api/v3/coins/list", timeout=5).json()
-    preferred = [
-        "bitcoin",
-        "ethereum",
-        "solana",
-        "cardano",
-        "dogecoin",
-        "ripple",
-        "litecoin",
-        "polkadot",
-        "tron",
-        "chainlink",
-        "stellar",
-        "monero",
-    ]
+    preferred = WELL_KNOWN_COINS
     known = {c["id"] for c in coins}
     ids = [c for c in preferred if c in known] + sorted(known - set(preferred))
     end = _midnight_days_ago(0)  # the range's first day within CoinGecko's public 365-day history

@@ -20,6 +20,22 @@ from coinstream_contract.vocabulary import INTERVAL_MS
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
+# Twelve coins every CoinGecko-like list has: what the stand-in and the benchmarks value.
+WELL_KNOWN_COINS = (
+    "bitcoin",
+    "ethereum",
+    "solana",
+    "cardano",
+    "dogecoin",
+    "ripple",
+    "litecoin",
+    "polkadot",
+    "tron",
+    "chainlink",
+    "stellar",
+    "monero",
+)
+
 
 class PriceTable:
     def __init__(self) -> None:
@@ -111,20 +127,7 @@ class StubQuery:
         self.down = False  # answer 503 trino_unavailable, like the real one with Trino down
         self.reject: str | None = None  # answer 400 with this error code
         self.calls = 0
-        self.coins = coins or [
-            "bitcoin",
-            "ethereum",
-            "solana",
-            "cardano",
-            "dogecoin",
-            "ripple",
-            "litecoin",
-            "polkadot",
-            "tron",
-            "chainlink",
-            "stellar",
-            "monero",
-        ]
+        self.coins = coins or list(WELL_KNOWN_COINS)
         self._batch = 0
         app = Flask("stub-query")
 

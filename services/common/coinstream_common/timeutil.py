@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from coinstream_contract.vocabulary import INTERVAL_MS, MAX_INSTANT_MS
@@ -56,3 +57,14 @@ def grid(from_ms: int, to_ms: int, interval: str) -> list[int]:
     if start < from_ms:
         start += step
     return list(range(start, to_ms + 1, step))
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of inclusive ranges, sorted; ranges that touch (b + 1 == c) join."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out

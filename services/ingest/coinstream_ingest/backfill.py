@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from coinstream_common.kafka import DeliveryError, consume_events, make_consumer
 from coinstream_common.settings import KafkaSettings
+from coinstream_common.timeutil import merge_ranges
 from coinstream_contract.events import BackfillRequest
 from coinstream_contract.vocabulary import INTERVAL_MS
 from confluent_kafka import KafkaException
@@ -80,17 +81,6 @@ def merge_requests(requests: Iterable[BackfillRequest]) -> list[BackfillJob]:
 def _job(coin: str, vs: str, interval: str, from_ms: int, to_ms: int, members: list[BackfillRequest]) -> BackfillJob:
     by = tuple(sorted({m.requested_by for m in members}))
     return BackfillJob(coin, vs, interval, from_ms, to_ms, len(members), by)
-
-
-def merge_ranges(ranges: Iterable[Range]) -> list[Range]:
-    """Union of inclusive ranges, sorted; ranges that touch (b + 1 == c) join."""
-    out: list[Range] = []
-    for a, b in sorted(ranges):
-        if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
 
 
 def subtract(span: Range, covered: Iterable[Range]) -> list[Range]:

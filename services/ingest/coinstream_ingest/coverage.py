@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import requests
-from coinstream_common.timeutil import parse_instant, to_iso
+from coinstream_common.timeutil import merge_ranges, parse_instant, to_iso
 
-from .backfill import Range, merge_ranges
+from .backfill import Range
 from .history import SOURCE, first_grid_point
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from coinstream_common.timeutil import grid
+from coinstream_common.timeutil import grid, merge_ranges
 
 DAY_MS = 86_400_000
 
@@ -83,17 +83,6 @@ def _day(ms: int) -> date:
 
 def _day_start(d: date) -> int:
     return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
-
-
-def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of inclusive ranges, sorted; ranges that touch (b + 1 == c) join."""
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(ranges):
-        if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
 
 
 def complete_days(buckets_by_day: Mapping[date, int], from_ms: int, to_ms: int, interval: str) -> list[tuple[int, int]]:

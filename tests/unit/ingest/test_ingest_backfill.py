@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from coinstream_common.settings import KafkaSettings
+from coinstream_common.timeutil import merge_ranges
 from coinstream_contract.events import BackfillRequest
 from coinstream_ingest import history, metrics
-from coinstream_ingest.backfill import BackfillWorker, FetchedLedger, merge_ranges, merge_requests, subtract
+from coinstream_ingest.backfill import BackfillWorker, FetchedLedger, merge_requests, subtract
 from coinstream_ingest.coingecko import CoinGeckoUnavailable, UnknownCoin
 from coinstream_ingest.history import DAY_MS, HOUR_MS
 from coinstream_ingest.ingestor import HistoryResult

@@ -3,7 +3,8 @@
 from datetime import date
 
 import pytest
-from coinstream_query.coverage import CoinCoverage, Island, coin_coverage, complete_days, holes, merge_ranges, runs
+from coinstream_common.timeutil import merge_ranges
+from coinstream_query.coverage import CoinCoverage, Island, coin_coverage, complete_days, holes, runs
 from hypothesis import given
 from hypothesis import strategies as st
 
