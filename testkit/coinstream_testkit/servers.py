@@ -31,6 +31,20 @@ APPS = {
 }
 
 
+def fresh_topics(label: str, suffix: str):
+    """Topic names of their own (``test.<label>.<suffix>.*``; suffix random), so tests on one broker never meet."""
+    from coinstream_common.settings import TopicSettings
+
+    prefix = f"test.{label}.{suffix}"
+    return TopicSettings(
+        prices=f"{prefix}.prices",
+        prices_dlq=f"{prefix}.dlq",
+        backfill_requests=f"{prefix}.backfill",
+        prices_landed=f"{prefix}.landed",
+        portfolio_events=f"{prefix}.portfolios",
+    )
+
+
 class Gunicorn:
     """``gunicorn -c python:coinstream_common.gunicorn_conf '<app>'`` with ``env``; output kept in ``log_path``."""
 
@@ -104,18 +118,12 @@ class FreshTopics:
 
     def __init__(self, bootstrap: str, label: str) -> None:
         from coinstream_common.kafka import ensure_topics
-        from coinstream_common.settings import KafkaSettings, TopicSettings
+        from coinstream_common.settings import KafkaSettings
         from coinstream_contract.topics import topic_specs
 
         suffix = uuid.uuid4().hex[:8]
         self.bootstrap = bootstrap
-        self.topics = TopicSettings(
-            prices=f"test.{label}.{suffix}.prices",
-            prices_dlq=f"test.{label}.{suffix}.dlq",
-            backfill_requests=f"test.{label}.{suffix}.backfill",
-            prices_landed=f"test.{label}.{suffix}.landed",
-            portfolio_events=f"test.{label}.{suffix}.portfolios",
-        )
+        self.topics = fresh_topics(label, suffix)
         specs = topic_specs(self.topics)
         ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), specs)
         self.names = [s.name for s in specs]

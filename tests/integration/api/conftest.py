@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import requests
 from coinstream_common.kafka import EventProducer, ensure_topics
-from coinstream_common.settings import KafkaSettings, TopicSettings
+from coinstream_common.settings import KafkaSettings
 from coinstream_contract.topics import topic_specs
 from coinstream_testkit import sse, stub_query
 from coinstream_testkit.net import free_port
+from coinstream_testkit.servers import fresh_topics
 from werkzeug.serving import make_server
 
 KEY, OTHER_KEY = "it-key-alice", "it-key-bob"
@@ -30,13 +31,7 @@ class Env:
 
     def __init__(self, bootstrap: str, stub, monkeypatch) -> None:
         suffix = uuid.uuid4().hex[:8]
-        self.topics = TopicSettings(
-            prices=f"test.api.{suffix}.prices",
-            prices_dlq=f"test.api.{suffix}.dlq",
-            backfill_requests=f"test.api.{suffix}.backfill",
-            prices_landed=f"test.api.{suffix}.landed",
-            portfolio_events=f"test.api.{suffix}.portfolios",
-        )
+        self.topics = fresh_topics("api", suffix)
         self.kafka = KafkaSettings(bootstrap_servers=bootstrap)
         specs = [s for s in topic_specs(self.topics) if s.name != self.topics.prices]
         ensure_topics(self.kafka, specs)
